@@ -1,0 +1,25 @@
+# Shared helpers for tools/*.sh and e2e/*.sh. Source it; it sets no shell options.
+TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PROJECT_DIR="$(cd "$TOOLS_DIR/.." && pwd)"
+# shellcheck source=versions.env
+. "$TOOLS_DIR/versions.env"
+
+# Everything built or downloaded lives outside the repo so a second run is fast.
+STATEFUL_APPS_CACHE="${STATEFUL_APPS_CACHE:-$HOME/.cache/stateful-apps}"
+TOOLS_BIN="$STATEFUL_APPS_CACHE/bin"
+mkdir -p "$TOOLS_BIN"
+case ":$PATH:" in *":$TOOLS_BIN:"*) ;; *) PATH="$TOOLS_BIN:$PATH"; export PATH ;; esac
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# phase NAME CMD...: runs CMD and prints how long it took.
+phase() {
+  local name=$1; shift
+  local start=$SECONDS
+  log "── $name"
+  "$@"
+  local rc=$?
+  log "── $name: $((SECONDS - start))s (exit $rc)"
+  return $rc
+}
