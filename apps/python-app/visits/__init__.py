@@ -1,0 +1,200 @@
+"""Visit counter: a Flask app that counts visits per pod in $DATA_DIR/visits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from typing import Any, Mapping, Optional
+
+from flask import Flask, Response, g, jsonify, render_template, request
+
+from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .metrics import Metrics
+from .store import CorruptVisitsFile, VisitStore
+
+try:
+    from zoneinfo import ZoneInfo
+
+    MOSCOW: dt.tzinfo = ZoneInfo("Europe/Moscow")
+except Exception:  # pragma: no cover - no tz database at all
+    # Moscow has been UTC+3 all year round since 2014.
+    MOSCOW = dt.timezone(dt.timedelta(hours=3), "MSK")
+
+log = logging.getLogger("visits")
+
+
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per line; extra fields come from ``extra={"fields": {...}}``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "msg": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def _setup_logging() -> None:
+    """All app logs go to stdout as JSON lines (idempotent)."""
+    if any(getattr(h, "_visits_handler", False) for h in log.handlers):
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonLineFormatter())
+    handler._visits_handler = True  # type: ignore[attr-defined]
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def moscow_now() -> dt.datetime:
+    return dt.datetime.now(MOSCOW)
+
+
+def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
+    """Build the app. Settings come from the environment unless given in
+    ``config`` (used by the tests): DATA_DIR, ADMIN_TOKEN, POD_NAME."""
+    _setup_logging()
+    cfg = dict(config or {})
+    env = os.environ
+    data_dir = cfg.get("DATA_DIR") or env.get("DATA_DIR") or "/data"
+    admin_token = cfg.get("ADMIN_TOKEN", env.get("ADMIN_TOKEN")) or None
+    pod = (
+        cfg.get("POD_NAME") or env.get("POD_NAME") or env.get("HOSTNAME") or socket.gethostname()
+    )
+
+    app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    store = VisitStore(data_dir)
+    metrics = Metrics(store, pod)
+    app.extensions["visits"] = {"store": store, "metrics": metrics, "pod": pod}
+
+    try:
+        removed = store.remove_stale_temp_files()
+        if removed:
+            log.warning("removed %d stale temp file(s) from an interrupted write", removed,
+                        extra={"fields": {"dir": store.data_dir}})
+    except OSError as exc:
+        log.error("data directory not usable at startup: %s", exc,
+                  extra={"fields": {"dir": store.data_dir}})
+
+    def error(status: int, message: str, **details: Any) -> Response:
+        resp = jsonify({"status": "error", "error": message, **details})
+        resp.status_code = status
+        return resp
+
+    def corrupt(exc: CorruptVisitsFile) -> Response:
+        log.error("%s", exc, extra={"fields": {"file": exc.path, "problem": exc.problem}})
+        return error(500, "corrupt visits file", file=exc.path, detail=exc.problem)
+
+    def storage_failed(exc: OSError) -> Response:
+        log.error("cannot persist visit: %s", exc, extra={"fields": {"file": store.path}})
+        return error(500, "cannot write visits file", file=store.path, detail=str(exc))
+
+    # -- logging + metrics for every request --------------------------------
+    @app.before_request
+    def _start_timer() -> None:
+        g.start = time.perf_counter()
+
+    @app.after_request
+    def _log_request(resp: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics.requests.labels(request.method, route, str(resp.status_code)).inc()
+        elapsed = time.perf_counter() - g.get("start", time.perf_counter())
+        log.info("request", extra={"fields": {
+            "method": request.method,
+            "path": request.path,
+            "status": resp.status_code,
+            "duration_ms": round(elapsed * 1000, 2),
+            "remote": request.remote_addr,
+            "pod": pod,
+        }})
+        return resp
+
+    # -- endpoints -------------------------------------------------------------
+    @app.get("/")
+    def index():
+        # HEAD is served by the GET view in Flask; it must not count a visit.
+        try:
+            count = store.read() if request.method == "HEAD" else store.increment()
+        except CorruptVisitsFile as exc:
+            log.error("%s", exc, extra={"fields": {"file": exc.path, "problem": exc.problem}})
+            return render_template("error.html", message=str(exc)), 500
+        except OSError as exc:
+            log.error("cannot persist visit: %s", exc, extra={"fields": {"file": store.path}})
+            return render_template("error.html", message=f"cannot write visits file: {exc}"), 500
+        now = moscow_now()
+        resp = Response(render_template("index.html", pod=pod, visits=count,
+                                        time=now.strftime("%Y-%m-%d %H:%M:%S"),
+                                        tz=now.strftime("%Z (UTC%z)")))
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    @app.get("/visits")
+    def visits():
+        try:
+            return jsonify({"visits": store.read(), "pod": pod})
+        except CorruptVisitsFile as exc:
+            return corrupt(exc)
+        except OSError as exc:
+            return storage_failed(exc)
+
+    @app.post("/visits/reset")
+    def reset():
+        if admin_token is None:
+            return error(403, "reset is disabled: ADMIN_TOKEN is not set")
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), admin_token.encode()
+        ):
+            resp = error(401, "a valid bearer token is required")
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="visits"'
+            return resp
+        try:
+            previous = store.reset()
+        except OSError as exc:
+            return storage_failed(exc)
+        log.warning("visits reset", extra={"fields": {"previous": previous, "pod": pod}})
+        return jsonify({"visits": 0, "previous": previous, "pod": pod})
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz():
+        try:
+            store.check_writable()
+        except OSError as exc:
+            log.error("not ready: data directory not writable: %s", exc,
+                      extra={"fields": {"dir": store.data_dir}})
+            return error(503, "data directory not writable", dir=store.data_dir, detail=str(exc))
+        try:
+            count = store.read()
+        except CorruptVisitsFile as exc:
+            log.error("not ready: %s", exc,
+                      extra={"fields": {"file": exc.path, "problem": exc.problem}})
+            return error(503, "corrupt visits file", file=exc.path, detail=exc.problem)
+        except OSError as exc:
+            log.error("not ready: visits file not readable: %s", exc,
+                      extra={"fields": {"file": store.path}})
+            return error(503, "visits file not readable", file=store.path, detail=str(exc))
+        return jsonify({"status": "ready", "visits": count})
+
+    @app.get("/metrics")
+    def prometheus_metrics():
+        return Response(metrics.render(), content_type=METRICS_CONTENT_TYPE)
+
+    return app

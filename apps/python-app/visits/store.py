@@ -1,0 +1,168 @@
+"""Durable, concurrency-safe visit counter stored in ``$DATA_DIR/visits``.
+
+File format: the count as ASCII decimal digits followed by a newline
+(``"42\\n"``). Surrounding whitespace is tolerated when reading; anything else
+is *corrupt* and is reported, never silently replaced.
+
+Guarantees:
+
+* No lost increments between threads *and* processes (gunicorn workers):
+  every read-modify-write runs under an exclusive ``flock`` on
+  ``$DATA_DIR/visits.lock``. ``flock`` (not ``fcntl``/``lockf``) is used on
+  purpose: its locks belong to the open file description, so two threads of
+  one worker that each open the lock file exclude each other too.
+* No torn file after a crash: the new value goes to a temp file in the same
+  directory, which is fsync'ed and then ``rename``d over ``visits``; the
+  directory is fsync'ed afterwards so the rename itself is durable. A reader
+  therefore sees either the old or the new complete value, which is why plain
+  reads do not take the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import re
+import tempfile
+from typing import Iterator, Optional
+
+log = logging.getLogger("visits.store")
+
+VISITS_FILE = "visits"
+LOCK_FILE = "visits.lock"
+TMP_PREFIX = ".visits."
+TMP_SUFFIX = ".tmp"
+# Same ceiling as the JS app (Number.MAX_SAFE_INTEGER) so the files are
+# interchangeable between the two apps.
+MAX_VISITS = 2**53 - 1
+_DIGITS = re.compile(r"[0-9]+")
+FILE_MODE = 0o660  # group-writable: the pod's fsGroup owns the volume
+
+
+class CorruptVisitsFile(Exception):
+    """The visits file exists but does not hold a valid count."""
+
+    def __init__(self, path: str, problem: str):
+        super().__init__(f"corrupt visits file {path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+def parse_count(raw: bytes, path: str) -> int:
+    """Parse the content of a visits file, raising CorruptVisitsFile."""
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise CorruptVisitsFile(path, f"content is not ASCII text: {raw[:40]!r}") from None
+    value = text.strip()
+    if not value:
+        raise CorruptVisitsFile(path, "file is empty (expected a non-negative integer)")
+    if not _DIGITS.fullmatch(value):
+        raise CorruptVisitsFile(path, f"expected a non-negative integer, found {value[:40]!r}")
+    count = int(value)
+    if count > MAX_VISITS:
+        raise CorruptVisitsFile(path, f"count {value[:40]} exceeds the maximum {MAX_VISITS}")
+    return count
+
+
+class VisitStore:
+    def __init__(self, data_dir: str):
+        self.data_dir = os.path.abspath(data_dir)
+        self.path = os.path.join(self.data_dir, VISITS_FILE)
+        self.lock_path = os.path.join(self.data_dir, LOCK_FILE)
+
+    # -- reading -----------------------------------------------------------
+    def read(self) -> int:
+        """Current count; 0 if the file does not exist yet. Takes no lock."""
+        try:
+            with open(self.path, "rb") as f:
+                raw = f.read(4096)
+        except FileNotFoundError:
+            return 0
+        return parse_count(raw, self.path)
+
+    # -- writing -----------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the flock
+
+    def _write(self, count: int) -> None:
+        """Atomically replace the visits file. Caller holds the lock."""
+        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=TMP_SUFFIX, dir=self.data_dir)
+        try:
+            try:
+                os.fchmod(fd, FILE_MODE)
+                os.write(fd, f"{count}\n".encode("ascii"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self._fsync_dir()
+
+    def _fsync_dir(self) -> None:
+        dfd = os.open(self.data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+    def increment(self) -> int:
+        """Add one visit and return the new count.
+
+        Raises CorruptVisitsFile (the file is left untouched) or OSError
+        (e.g. read-only data directory; nothing is written).
+        """
+        with self._locked():
+            count = self.read() + 1
+            if count > MAX_VISITS:
+                raise CorruptVisitsFile(self.path, f"count would exceed the maximum {MAX_VISITS}")
+            self._write(count)
+            return count
+
+    def reset(self) -> Optional[int]:
+        """Set the count to 0. Returns the previous count (0 if the file was
+        missing), or None if it was corrupt: the corrupt content is logged
+        first, so resetting is the explicit way to recover from corruption."""
+        with self._locked():
+            previous: Optional[int]
+            try:
+                previous = self.read()
+            except CorruptVisitsFile as exc:
+                log.warning("reset replaces corrupt visits file: %s", exc)
+                previous = None
+            self._write(0)
+            return previous
+
+    def remove_stale_temp_files(self) -> int:
+        """Delete temp files left by a crash mid-write. Runs under the lock,
+        so no live writer can own one of them. Returns how many were removed."""
+        removed = 0
+        with self._locked():
+            for name in os.listdir(self.data_dir):
+                if name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(self.data_dir, name))
+                        removed += 1
+        return removed
+
+    # -- readiness ---------------------------------------------------------
+    def check_writable(self) -> None:
+        """Raise OSError unless an increment could write here: the directory
+        exists, the lock file opens for writing and a file can be created."""
+        if not os.path.isdir(self.data_dir):
+            raise NotADirectoryError(f"data directory {self.data_dir} does not exist")
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        os.close(fd)
+        with tempfile.NamedTemporaryFile(prefix=".readyz.", dir=self.data_dir):
+            pass
