@@ -1,0 +1,76 @@
+// Pulumi-managed pieces every app has in both deploy methods: the admin-token Secret, the
+// PVC resize patches and the stack outputs.
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as random from "@pulumi/random";
+import { AppSettings } from "./config";
+import { ADMIN_TOKEN_KEY, commonLabels, headlessServiceName, podDnsNames, pvcName, serviceUrl } from "./manifests";
+
+/** What the stack exports for each app. */
+export interface AppOutputs {
+    statefulSet: string;
+    headlessService: string;
+    service: string;
+    replicas: number;
+    /** One full DNS name per replica, in ordinal order. */
+    podDnsNames: pulumi.Output<string[]>;
+    serviceUrl: pulumi.Output<string>;
+    /** Secret: `pulumi stack output --show-secrets` reveals it. */
+    adminToken: pulumi.Output<string>;
+}
+
+/**
+ * A random admin token (a Pulumi secret, generated once per stack and app) stored in the
+ * Secret `<app>` under ADMIN_TOKEN. Pulumi owns it in both deploy methods; the chart only
+ * references it.
+ */
+export function adminTokenSecret(app: AppSettings, namespace: pulumi.Input<string>, parent: pulumi.Resource) {
+    const token = new random.RandomPassword(`${app.name}-admin-token`, { length: 32, special: false }, { parent });
+    const secret = new k8s.core.v1.Secret(
+        `${app.name}-admin-token`,
+        {
+            metadata: { name: app.name, namespace, labels: commonLabels(app) },
+            type: "Opaque",
+            stringData: { [ADMIN_TOKEN_KEY]: token.result },
+        },
+        { parent },
+    );
+    return { token: token.result, secret };
+}
+
+/**
+ * Kubernetes never propagates a changed volumeClaimTemplate to existing PVCs, so each live
+ * ordinal's PVC gets a server-side-apply patch of its requested size (forced: the StatefulSet
+ * controller created the PVC and co-owns the field). The patch waits for the workload so the
+ * PVCs exist; it is kept on delete because dropping it must never touch the PVC.
+ */
+export function volumeResizePatches(
+    app: AppSettings,
+    namespace: pulumi.Input<string>,
+    workload: pulumi.Resource,
+    parent: pulumi.Resource,
+): k8s.core.v1.PersistentVolumeClaimPatch[] {
+    return Array.from({ length: app.replicas }, (_, ordinal) =>
+        new k8s.core.v1.PersistentVolumeClaimPatch(
+            pvcName(app, ordinal),
+            {
+                metadata: { name: pvcName(app, ordinal), namespace, annotations: { "pulumi.com/patchForce": "true" } },
+                spec: { resources: { requests: { storage: app.storageSize } } },
+            },
+            { parent, dependsOn: [workload], retainOnDelete: true },
+        ),
+    );
+}
+
+export function appOutputs(app: AppSettings, namespace: pulumi.Input<string>, adminToken: pulumi.Output<string>): AppOutputs {
+    const ns = pulumi.output(namespace);
+    return {
+        statefulSet: app.name,
+        headlessService: headlessServiceName(app.name),
+        service: app.name,
+        replicas: app.replicas,
+        podDnsNames: ns.apply((n) => podDnsNames(app, n)),
+        serviceUrl: ns.apply((n) => serviceUrl(app, n)),
+        adminToken: pulumi.secret(adminToken),
+    };
+}

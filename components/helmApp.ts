@@ -1,0 +1,67 @@
+// Helm mode: one app as a Helm release of the project's own chart, charts/stateful-app.
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { AppSettings } from "./config";
+import { adminTokenSecret, appOutputs, AppOutputs, volumeResizePatches } from "./appResources";
+
+/** Chart path as the Release records it: relative, so state does not depend on the checkout path. */
+export const CHART_PATH = "./charts/stateful-app";
+
+/**
+ * Release values changing fields that Kubernetes forbids changing on a live StatefulSet.
+ * `helm upgrade` cannot apply them, so the release is uninstalled and installed again:
+ * the pods restart, the PVCs (not part of the release) survive and are re-attached.
+ */
+export const RELEASE_REPLACING_VALUES = ["storageSize", "storageClass", "accessModes", "podManagementPolicy"] as const;
+
+/** The chart values for an app: its validated settings, plus the Pulumi-managed Secret's name. */
+export function helmValues(app: AppSettings): Record<string, unknown> {
+    const { name, ...settings } = app;
+    return { ...settings, adminTokenSecret: name };
+}
+
+export interface HelmStatefulAppArgs {
+    /** Validated settings of this app (components/config.ts). */
+    app: AppSettings;
+    /** The namespace to deploy into; created by the program. */
+    namespace: k8s.core.v1.Namespace;
+}
+
+/**
+ * The same objects as StatefulApp, deployed as the Helm release `<app>` so `helm list` and
+ * `helm history` work. The admin-token Secret and the namespace stay Pulumi-managed.
+ */
+export class HelmStatefulApp extends pulumi.ComponentResource {
+    public readonly release: k8s.helm.v3.Release;
+    public readonly outputs: AppOutputs;
+
+    constructor(name: string, args: HelmStatefulAppArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("stateful-apps:index:HelmStatefulApp", name, {}, opts);
+        const { app, namespace } = args;
+        const ns = namespace.metadata.name;
+
+        const { token, secret } = adminTokenSecret(app, ns, this);
+        this.release = new k8s.helm.v3.Release(
+            app.name,
+            {
+                name: app.name,
+                chart: CHART_PATH,
+                namespace: ns,
+                values: helmValues(app),
+                createNamespace: false,
+                timeout: 600,
+                maxHistory: 10,
+            },
+            {
+                parent: this,
+                dependsOn: [namespace, secret],
+                replaceOnChanges: RELEASE_REPLACING_VALUES.map((key) => `values.${key}`),
+                deleteBeforeReplace: true,
+            },
+        );
+        volumeResizePatches(app, ns, this.release, this);
+
+        this.outputs = appOutputs(app, ns, token);
+        this.registerOutputs({ ...this.outputs });
+    }
+}

@@ -1,0 +1,205 @@
+// The Kubernetes objects one app becomes, as plain data. The raw component declares them as
+// Pulumi resources; charts/stateful-app renders the same objects (tests/equivalence.test.ts).
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { AppSettings, DATA_DIR } from "./config";
+
+type Metadata = k8s.types.input.meta.v1.ObjectMeta;
+
+/** The Secret (one per app, named after it) that holds the admin token, and its key. */
+export const ADMIN_TOKEN_KEY = "ADMIN_TOKEN";
+export const RUN_AS_ID = 10001;
+
+export const headlessServiceName = (app: string) => `${app}-headless`;
+
+/** Labels that select an app's pods; never change them, the StatefulSet selector is immutable. */
+export function selectorLabels(app: AppSettings): Record<string, string> {
+    return { "app.kubernetes.io/name": app.name, "app.kubernetes.io/instance": app.name };
+}
+
+export function commonLabels(app: AppSettings): Record<string, string> {
+    return {
+        ...selectorLabels(app),
+        "app.kubernetes.io/component": "web",
+        "app.kubernetes.io/part-of": "stateful-apps",
+        "app.kubernetes.io/managed-by": "pulumi",
+    };
+}
+
+function metadata(app: AppSettings, namespace: pulumi.Input<string>, name = app.name, annotations?: Record<string, string>): Metadata {
+    return { name, namespace, labels: commonLabels(app), ...(annotations ? { annotations } : {}) };
+}
+
+/** `<app>-<i>.<app>-headless.<namespace>.svc.cluster.local` for every ordinal. */
+export function podDnsNames(app: AppSettings, namespace: string): string[] {
+    return Array.from({ length: app.replicas }, (_, i) => `${app.name}-${i}.${headlessServiceName(app.name)}.${namespace}.svc.cluster.local`);
+}
+
+export function serviceUrl(app: AppSettings, namespace: string): string {
+    return `http://${app.name}.${namespace}.svc.cluster.local:${app.port}`;
+}
+
+export function serviceAccount(app: AppSettings, namespace: pulumi.Input<string>): k8s.core.v1.ServiceAccountArgs {
+    return { metadata: metadata(app, namespace), automountServiceAccountToken: false };
+}
+
+const httpPort = (app: AppSettings) => ({ name: "http", port: app.port, targetPort: "http", protocol: "TCP" });
+
+/** Gives every pod a stable DNS name; lists pods before they are ready so peers can find each other. */
+export function headlessService(app: AppSettings, namespace: pulumi.Input<string>): k8s.core.v1.ServiceArgs {
+    return {
+        metadata: metadata(app, namespace, headlessServiceName(app.name)),
+        spec: {
+            clusterIP: "None",
+            publishNotReadyAddresses: true,
+            selector: selectorLabels(app),
+            ports: [httpPort(app)],
+        },
+    };
+}
+
+/**
+ * Load-balanced access to ready pods. Pulumi does not await it: the StatefulSet's await already
+ * proves the pods behind it are ready, and with 0 replicas it would wait for endpoints forever.
+ */
+export function clientService(app: AppSettings, namespace: pulumi.Input<string>): k8s.core.v1.ServiceArgs {
+    return {
+        metadata: metadata(app, namespace, app.name, { "pulumi.com/skipAwait": "true" }),
+        spec: { type: "ClusterIP", selector: selectorLabels(app), ports: [httpPort(app)] },
+    };
+}
+
+/**
+ * Annotations that tell the Kubernetes provider how to handle the StatefulSet:
+ * - deletionPropagationPolicy orphan: when a change forces replacement (volumeClaimTemplates,
+ *   podManagementPolicy), the old StatefulSet is deleted without its pods and the new one
+ *   adopts them, so pods are never all deleted at once. It must be on the live object
+ *   before the replacement, so it is always set.
+ * - waitFor: the provider's StatefulSet await waits for every pod to reach the update
+ *   revision, which a partition prevents by design; wait for all replicas to be ready instead.
+ */
+export function statefulSetAnnotations(app: AppSettings): Record<string, string> {
+    const annotations: Record<string, string> = { "pulumi.com/deletionPropagationPolicy": "orphan" };
+    if (app.updateStrategy.type === "RollingUpdate" && app.updateStrategy.partition > 0 && app.replicas > 0) {
+        annotations["pulumi.com/waitFor"] = `jsonpath={.status.readyReplicas}=${app.replicas}`;
+    }
+    return annotations;
+}
+
+function updateStrategy(app: AppSettings): k8s.types.input.apps.v1.StatefulSetUpdateStrategy {
+    const strategy = app.updateStrategy;
+    if (strategy.type === "OnDelete") {
+        return { type: "OnDelete" };
+    }
+    return {
+        type: "RollingUpdate",
+        rollingUpdate: {
+            partition: strategy.partition,
+            ...(strategy.maxUnavailable !== undefined ? { maxUnavailable: strategy.maxUnavailable } : {}),
+        },
+    };
+}
+
+function containerEnv(app: AppSettings): k8s.types.input.core.v1.EnvVar[] {
+    return [
+        { name: "PORT", value: String(app.port) },
+        { name: "DATA_DIR", value: DATA_DIR },
+        { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+        ...Object.keys(app.env).sort().map((name) => ({ name, value: app.env[name] })),
+        { name: ADMIN_TOKEN_KEY, valueFrom: { secretKeyRef: { name: app.name, key: ADMIN_TOKEN_KEY } } },
+    ];
+}
+
+export function statefulSet(app: AppSettings, namespace: pulumi.Input<string>): k8s.apps.v1.StatefulSetArgs {
+    return {
+        metadata: metadata(app, namespace, app.name, statefulSetAnnotations(app)),
+        spec: {
+            serviceName: headlessServiceName(app.name),
+            replicas: app.replicas,
+            podManagementPolicy: app.podManagementPolicy,
+            updateStrategy: updateStrategy(app),
+            persistentVolumeClaimRetentionPolicy: { ...app.pvcRetentionPolicy },
+            selector: { matchLabels: selectorLabels(app) },
+            template: {
+                metadata: { labels: commonLabels(app) },
+                spec: {
+                    serviceAccountName: app.name,
+                    automountServiceAccountToken: false,
+                    // Pod Security Standards "restricted", plus a read-only root filesystem.
+                    securityContext: {
+                        runAsNonRoot: true,
+                        runAsUser: RUN_AS_ID,
+                        runAsGroup: RUN_AS_ID,
+                        fsGroup: RUN_AS_ID,
+                        fsGroupChangePolicy: "OnRootMismatch",
+                        seccompProfile: { type: "RuntimeDefault" },
+                    },
+                    containers: [
+                        {
+                            name: "app",
+                            image: app.image,
+                            imagePullPolicy: "IfNotPresent",
+                            ports: [{ name: "http", containerPort: app.port, protocol: "TCP" }],
+                            env: containerEnv(app),
+                            resources: { requests: { ...app.resources.requests }, limits: { ...app.resources.limits } },
+                            securityContext: {
+                                allowPrivilegeEscalation: false,
+                                readOnlyRootFilesystem: true,
+                                runAsNonRoot: true,
+                                capabilities: { drop: ["ALL"] },
+                            },
+                            // Dedicated endpoints: GET / counts a visit.
+                            livenessProbe: {
+                                httpGet: { path: "/healthz", port: "http" },
+                                periodSeconds: 10,
+                                timeoutSeconds: 2,
+                                failureThreshold: 3,
+                            },
+                            readinessProbe: {
+                                httpGet: { path: "/readyz", port: "http" },
+                                periodSeconds: 5,
+                                timeoutSeconds: 2,
+                                failureThreshold: 3,
+                            },
+                            volumeMounts: [
+                                { name: "data", mountPath: DATA_DIR },
+                                { name: "tmp", mountPath: "/tmp" },
+                            ],
+                        },
+                    ],
+                    volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+                },
+            },
+            volumeClaimTemplates: [
+                {
+                    metadata: { name: "data", labels: selectorLabels(app) },
+                    spec: {
+                        accessModes: [...app.accessModes],
+                        ...(app.storageClass ? { storageClassName: app.storageClass } : {}),
+                        resources: { requests: { storage: app.storageSize } },
+                    },
+                },
+            ],
+        },
+    };
+}
+
+/** Voluntary disruptions (node drains) take at most one pod at a time. Only for replicas > 1. */
+export function podDisruptionBudget(app: AppSettings, namespace: pulumi.Input<string>): k8s.policy.v1.PodDisruptionBudgetArgs {
+    return { metadata: metadata(app, namespace), spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(app) } } };
+}
+
+/** Admits traffic to the app port only. */
+export function networkPolicy(app: AppSettings, namespace: pulumi.Input<string>): k8s.networking.v1.NetworkPolicyArgs {
+    return {
+        metadata: metadata(app, namespace),
+        spec: {
+            podSelector: { matchLabels: selectorLabels(app) },
+            policyTypes: ["Ingress"],
+            ingress: [{ ports: [{ protocol: "TCP", port: app.port }] }],
+        },
+    };
+}
+
+/** Name of the PVC the StatefulSet controller creates for ordinal `i`. */
+export const pvcName = (app: AppSettings, ordinal: number) => `data-${app.name}-${ordinal}`;

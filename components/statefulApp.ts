@@ -1,0 +1,50 @@
+// Raw mode: one app as plain Kubernetes resources declared through Pulumi.
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { AppSettings } from "./config";
+import * as manifests from "./manifests";
+import { adminTokenSecret, appOutputs, AppOutputs, volumeResizePatches } from "./appResources";
+
+export interface StatefulAppArgs {
+    /** Validated settings of this app (components/config.ts). */
+    app: AppSettings;
+    /** The namespace to deploy into; created by the program. */
+    namespace: k8s.core.v1.Namespace;
+}
+
+/**
+ * An app as a StatefulSet with per-pod PVCs, a headless Service for stable pod DNS names, a
+ * ClusterIP Service, its own ServiceAccount, admin-token Secret, PodDisruptionBudget (when
+ * replicas > 1) and NetworkPolicy.
+ */
+export class StatefulApp extends pulumi.ComponentResource {
+    public readonly statefulSet: k8s.apps.v1.StatefulSet;
+    public readonly headlessService: k8s.core.v1.Service;
+    public readonly service: k8s.core.v1.Service;
+    public readonly outputs: AppOutputs;
+
+    constructor(name: string, args: StatefulAppArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("stateful-apps:index:StatefulApp", name, {}, opts);
+        const { app, namespace } = args;
+        const ns = namespace.metadata.name;
+        const child = { parent: this, dependsOn: [namespace] };
+
+        const { token, secret } = adminTokenSecret(app, ns, this);
+        const serviceAccount = new k8s.core.v1.ServiceAccount(app.name, manifests.serviceAccount(app, ns), child);
+        this.headlessService = new k8s.core.v1.Service(`${app.name}-headless`, manifests.headlessService(app, ns), child);
+        this.service = new k8s.core.v1.Service(app.name, manifests.clientService(app, ns), child);
+        this.statefulSet = new k8s.apps.v1.StatefulSet(app.name, manifests.statefulSet(app, ns), {
+            parent: this,
+            // Pods need their ServiceAccount and Secret at admission/start, and their stable DNS names.
+            dependsOn: [namespace, serviceAccount, secret, this.headlessService],
+        });
+        if (app.replicas > 1) {
+            new k8s.policy.v1.PodDisruptionBudget(app.name, manifests.podDisruptionBudget(app, ns), child);
+        }
+        new k8s.networking.v1.NetworkPolicy(app.name, manifests.networkPolicy(app, ns), child);
+        volumeResizePatches(app, ns, this.statefulSet, this);
+
+        this.outputs = appOutputs(app, ns, token);
+        this.registerOutputs({ ...this.outputs });
+    }
+}
