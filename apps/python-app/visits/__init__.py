@@ -39,6 +39,7 @@ class JsonLineFormatter(logging.Formatter):
             .replace("+00:00", "Z"),
             "level": record.levelname.lower(),
             "msg": record.getMessage(),
+            "pid": record.process,
         }
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
@@ -46,13 +47,27 @@ class JsonLineFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever sys.stdout is at the time (so test capture works)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def _setup_logging() -> None:
     """All app logs go to stdout as JSON lines (idempotent)."""
-    if any(getattr(h, "_visits_handler", False) for h in log.handlers):
+    if any(isinstance(h, _StdoutHandler) for h in log.handlers):
         return
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler()
     handler.setFormatter(JsonLineFormatter())
-    handler._visits_handler = True  # type: ignore[attr-defined]
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False

@@ -1,0 +1,93 @@
+"""The real thing: gunicorn with several workers, as in the container."""
+
+import json
+import os
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from .conftest import POD, SUMMARY, without_dac_override
+
+REQUESTS = 1000
+CONCURRENCY = 50
+WORKERS = 2
+
+
+def request_log(server):
+    return [json.loads(line) for line in server.logs().splitlines()
+            if line.startswith("{") and '"msg": "request"' in line]
+
+
+def test_load_then_restart_keeps_exact_count(server_factory, data_dir):
+    server = server_factory(data_dir, workers=WORKERS).start()
+
+    def visit(_):
+        status, body = server.get("/", timeout=30)
+        assert status == 200, body
+        return int(re.search(rb'id="visits">(\d+)<', body).group(1))
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        seen = list(pool.map(visit, range(REQUESTS)))
+    elapsed = time.monotonic() - started
+
+    # Every visit got its own number: no lost or duplicated increment.
+    assert sorted(seen) == list(range(1, REQUESTS + 1))
+    assert json.loads(server.get("/visits")[1]) == {"visits": REQUESTS, "pod": POD}
+    assert (data_dir / "visits").read_text() == f"{REQUESTS}\n"
+    SUMMARY.append(f"python-app load test: {REQUESTS} requests, concurrency {CONCURRENCY}, "
+                   f"{WORKERS} gunicorn workers, final count {REQUESTS}, {elapsed:.1f}s "
+                   f"({REQUESTS / elapsed:.0f} req/s)")
+    # Both workers really served (and so contended for the lock).
+    pids = {e["pid"] for e in request_log(server) if e["path"] == "/"}
+    assert len(pids) == WORKERS, pids
+    # /metrics aggregates the request counter over all workers.
+    metrics = server.get("/metrics")[1].decode()
+    assert f'http_requests_total{{method="GET",route="/",status="200"}} {REQUESTS}.0' in metrics
+    assert f'app_visits{{pod="{POD}"}} {REQUESTS}.0' in metrics
+
+    assert server.stop() == 0  # graceful SIGTERM
+    assert "Shutting down" in server.logs()
+
+    server = server_factory(data_dir, workers=WORKERS).start()
+    assert json.loads(server.get("/visits")[1])["visits"] == REQUESTS
+    assert server.get("/readyz")[0] == 200
+    assert server.get("/")[0] == 200
+    assert json.loads(server.get("/visits")[1])["visits"] == REQUESTS + 1
+    assert server.stop() == 0
+
+
+def test_read_only_data_dir(server_factory, data_dir):
+    (data_dir / "visits").write_text("7\n")
+    os.chmod(data_dir, 0o555)
+    try:
+        server = server_factory(data_dir, prefix=without_dac_override()).start()
+        assert server.get("/healthz")[0] == 200
+        status, body = server.get("/readyz")
+        assert status == 503
+        body = json.loads(body)
+        assert body["error"] == "data directory not writable"
+        assert body["dir"] == str(data_dir)
+        assert "Permission denied" in body["detail"]
+        status, body = server.get("/")
+        assert status == 500
+        assert b"cannot write visits file" in body
+        # Reading still works and nothing changed.
+        assert json.loads(server.get("/visits")[1])["visits"] == 7
+        assert server.stop() == 0
+    finally:
+        os.chmod(data_dir, 0o755)
+    assert (data_dir / "visits").read_text() == "7\n"
+    assert "not ready: data directory not writable" in server.logs()
+
+
+def test_corrupt_file_real_process(server_factory, data_dir):
+    (data_dir / "visits").write_text("not-a-number\n")
+    server = server_factory(data_dir).start()
+    status, body = server.get("/readyz")
+    assert status == 503
+    assert json.loads(body)["file"] == str(data_dir / "visits")
+    assert server.get("/")[0] == 500
+    assert server.stop() == 0
+    assert (data_dir / "visits").read_text() == "not-a-number\n"
+    assert "corrupt visits file" in server.logs()
