@@ -84,6 +84,31 @@ def without_dac_override() -> list[str]:
     return [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}"]
 
 
+# Runs a command in a private mount namespace that mimics the pod: the root
+# filesystem read-only, a fresh tmpfs on /tmp, and the data dir (given in
+# $RO_ROOT_DATA) bind-mounted read-write at /mnt, the only other writable place.
+_READ_ONLY_ROOT = """set -e
+mount --bind "$RO_ROOT_DATA" /mnt
+mount -t tmpfs -o size=64m,mode=1777 tmpfs /tmp
+mount -o remount,bind,ro /
+exec "$@"
+"""
+
+
+def read_only_root(data_dir: Path) -> tuple[list[str], dict]:
+    """(command prefix, env) for read_only_root; skips where not permitted."""
+    unshare = shutil.which("unshare")
+    if not unshare or os.geteuid() != 0:
+        pytest.skip("needs root and unshare to build a read-only root filesystem")
+    probe = subprocess.run([unshare, "--mount", "--propagation", "private", "sh", "-c",
+                            "mount -t tmpfs tmpfs /mnt && mount -o remount,bind,ro /"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"mount namespaces not permitted here: {probe.stderr.decode().strip()}")
+    prefix = [unshare, "--mount", "--propagation", "private", "sh", "-c", _READ_ONLY_ROOT, "sh"]
+    return prefix, {"RO_ROOT_DATA": str(data_dir)}
+
+
 @dataclass
 class Server:
     data_dir: Path

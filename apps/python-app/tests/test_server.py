@@ -6,7 +6,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from .conftest import POD, SUMMARY, without_dac_override
+from .conftest import POD, SUMMARY, read_only_root, without_dac_override
 
 REQUESTS = 1000
 CONCURRENCY = 50
@@ -91,3 +91,20 @@ def test_corrupt_file_real_process(server_factory, data_dir):
     assert server.stop() == 0
     assert (data_dir / "visits").read_text() == "not-a-number\n"
     assert "corrupt visits file" in server.logs()
+
+
+def test_read_only_root_filesystem(server_factory, data_dir):
+    """As in the pod: only the data dir and /tmp are writable."""
+    prefix, env = read_only_root(data_dir)
+    env["DATA_DIR"] = "/mnt"
+    server = server_factory(data_dir, prefix=prefix, env=env).start()
+    with ThreadPoolExecutor(10) as pool:
+        statuses = list(pool.map(lambda _: server.get("/")[0], range(100)))
+    assert statuses == [200] * 100
+    assert server.get("/readyz")[0] == 200
+    metrics = server.get("/metrics")[1].decode()
+    assert 'http_requests_total{method="GET",route="/",status="200"} 100.0' in metrics
+    assert server.stop() == 0
+    assert (data_dir / "visits").read_text() == "100\n"
+    logs = server.logs()
+    assert "Read-only file system" not in logs and "Traceback" not in logs, logs
