@@ -1,0 +1,166 @@
+// Runs the whole Pulumi program (index.ts) under Pulumi's mocks and records every resource
+// it registers, with the options it was registered with. No engine, no cluster, no network.
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import * as pulumi from "@pulumi/pulumi";
+
+export const PROJECT_DIR = path.join(__dirname, "..");
+export const SHIPPED_STACKS = ["dev", "staging", "prod"] as const;
+
+/** The token the mocked RandomPassword returns: it must only ever appear inside secrets. */
+export const MOCK_TOKEN_PREFIX = "mock-admin-token-";
+
+export interface RegisteredResource {
+    type: string;
+    name: string;
+    inputs: any;
+    opts: pulumi.CustomResourceOptions & pulumi.ComponentResourceOptions;
+}
+
+export interface ProgramRun {
+    resources: RegisteredResource[];
+    /** Stack outputs, resolved to plain values. */
+    outputs: Record<string, any>;
+    /** Paths (like `apps.python-app.adminToken`) of the outputs that are secret. */
+    secretOutputs: string[];
+    /** The raw exported Outputs of index.ts. */
+    exports: Record<string, any>;
+    ofType(type: string): RegisteredResource[];
+    /** The one resource of this type whose Kubernetes metadata.name (or Pulumi name) is `name`. */
+    get(type: string, name: string): RegisteredResource;
+}
+
+/** Kubernetes/Pulumi type tokens used by the tests. */
+export const T = {
+    namespace: "kubernetes:core/v1:Namespace",
+    statefulSet: "kubernetes:apps/v1:StatefulSet",
+    service: "kubernetes:core/v1:Service",
+    serviceAccount: "kubernetes:core/v1:ServiceAccount",
+    secret: "kubernetes:core/v1:Secret",
+    pdb: "kubernetes:policy/v1:PodDisruptionBudget",
+    networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    pvcPatch: "kubernetes:core/v1:PersistentVolumeClaimPatch",
+    release: "kubernetes:helm.sh/v3:Release",
+    randomPassword: "random:index/randomPassword:RandomPassword",
+    rawApp: "stateful-apps:index:StatefulApp",
+    helmApp: "stateful-apps:index:HelmStatefulApp",
+} as const;
+
+/** The `config:` map of a shipped Pulumi.<stack>.yaml. */
+export function loadStackFile(stack: string): Record<string, unknown> {
+    const file = path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`);
+    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+    return doc.config;
+}
+
+/** `stateful-apps:apps` of a config map, for tests that tweak one app. */
+export function appsOf(config: Record<string, unknown>): Record<string, any> {
+    return config["stateful-apps:apps"] as Record<string, any>;
+}
+
+export const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
+
+/** Pulumi passes config to programs as strings, structured values as JSON: do the same. */
+function encodeConfig(config: Record<string, unknown>): Record<string, string> {
+    return Object.fromEntries(
+        Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+    );
+}
+
+/**
+ * Runs index.ts with the given full config map (keys like `stateful-apps:apps`).
+ * Rejects with the program's error if it throws.
+ */
+export async function runProgram(
+    config: Record<string, unknown>,
+    stack = "test",
+    resources: RegisteredResource[] = [],
+): Promise<ProgramRun> {
+    const optsByUrnName = new Map<string, pulumi.CustomResourceOptions>();
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs) {
+                const state = { ...args.inputs };
+                if (args.type === T.randomPassword) {
+                    state.result = `${MOCK_TOKEN_PREFIX}${args.name}`;
+                }
+                resources.push({ type: args.type, name: args.name, inputs: args.inputs, opts: optsByUrnName.get(`${args.type}::${args.name}`) ?? {} });
+                return { id: `${args.name}-id`, state };
+            },
+            call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
+        },
+        "stateful-apps",
+        stack,
+        false,
+    );
+    pulumi.runtime.setAllConfig(encodeConfig(config));
+
+    let programExports: Record<string, any> = {};
+    await pulumi.runtime.runInPulumiStack(async () => {
+        // Record each resource's options (dependsOn, retainOnDelete, ...) as it is declared.
+        pulumi.runtime.registerStackTransformation((args) => {
+            optsByUrnName.set(`${args.type}::${args.name}`, args.opts);
+            return undefined;
+        });
+        const entry = require.resolve(path.join(PROJECT_DIR, "index.ts"));
+        delete require.cache[entry];
+        programExports = require(entry);
+        return programExports;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+
+    const outputs: Record<string, any> = {};
+    const secretOutputs: string[] = [];
+    for (const [key, value] of Object.entries(programExports)) {
+        outputs[key] = await resolveDeep(value, key, secretOutputs);
+    }
+    const run: ProgramRun = {
+        resources,
+        outputs,
+        secretOutputs,
+        exports: programExports,
+        ofType: (type) => resources.filter((r) => r.type === type),
+        get(type, name) {
+            const found = resources.filter((r) => r.type === type && (r.inputs?.metadata?.name ?? r.name) === name);
+            if (found.length !== 1) {
+                throw new Error(`expected exactly one ${type} named ${name}, found ${found.length}`);
+            }
+            return found[0];
+        },
+    };
+    return run;
+}
+
+/** Resolves an exported value (Outputs nested in plain objects), noting the paths of secrets. */
+async function resolveDeep(value: any, at: string, secrets: string[]): Promise<any> {
+    if (pulumi.Output.isInstance(value)) {
+        if (await pulumi.isSecret(value)) {
+            secrets.push(at);
+        }
+        const inner = await new Promise<any>((resolve) => value.apply((v: any) => resolve(v)));
+        return resolveDeep(inner, at, secrets);
+    }
+    if (Array.isArray(value)) {
+        return Promise.all(value.map((v, i) => resolveDeep(v, `${at}[${i}]`, secrets)));
+    }
+    if (value && typeof value === "object") {
+        const entries: [string, any][] = [];
+        for (const [k, v] of Object.entries(value)) {
+            entries.push([k, await resolveDeep(v, `${at}.${k}`, secrets)]);
+        }
+        return Object.fromEntries(entries);
+    }
+    return value;
+}
+
+/** Runs the program expecting it to fail; returns the error and whatever it registered. */
+export async function runProgramExpectingError(config: Record<string, unknown>): Promise<{ error: Error; resources: RegisteredResource[] }> {
+    const resources: RegisteredResource[] = [];
+    try {
+        await runProgram(config, "test", resources);
+    } catch (error) {
+        return { error: error as Error, resources };
+    }
+    throw new Error("expected the program to fail, but it succeeded");
+}
