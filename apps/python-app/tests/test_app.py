@@ -33,7 +33,7 @@ def test_index_counts_visits_and_shows_pod_and_moscow_time(client):
         assert page_count(resp) == expected
     body = resp.get_data(as_text=True)
     assert f'id="pod">{POD}<' in body
-    shown = re.search(r'id="time">(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) MSK \(UTC\+0300\)', body)
+    shown = re.search(r'id="time">(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) MSK \(UTC\+03:00\)', body)
     assert shown, body
     moscow = dt.datetime.strptime(shown.group(1), "%Y-%m-%d %H:%M:%S").replace(
         tzinfo=ZoneInfo("Europe/Moscow"))

@@ -65,6 +65,12 @@ def test_corrupt_file_is_not_overwritten_by_increment(data_dir):
     assert tmp_files(data_dir) == []
 
 
+def test_oversized_file_is_corrupt(data_dir):
+    (data_dir / "visits").write_bytes(b"5" + b" " * 5000)
+    with pytest.raises(CorruptVisitsFile, match="larger than 4096 bytes"):
+        VisitStore(str(data_dir)).read()
+
+
 def test_reset_returns_previous_and_recovers_corrupt_file(data_dir):
     store = VisitStore(str(data_dir))
     assert store.reset() == 0

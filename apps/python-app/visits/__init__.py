@@ -77,6 +77,15 @@ def moscow_now() -> dt.datetime:
     return dt.datetime.now(MOSCOW)
 
 
+def format_time(now: dt.datetime) -> str:
+    """``2024-05-01 12:00:00 MSK (UTC+03:00)``"""
+    offset = now.utcoffset() or dt.timedelta(0)
+    sign = "-" if offset < dt.timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return (f"{now:%Y-%m-%d %H:%M:%S} {now.tzname()} "
+            f"(UTC{sign}{minutes // 60:02d}:{minutes % 60:02d})")
+
+
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     """Build the app. Settings come from the environment unless given in
     ``config`` (used by the tests): DATA_DIR, ADMIN_TOKEN, POD_NAME."""
@@ -149,10 +158,8 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         except OSError as exc:
             log.error("cannot persist visit: %s", exc, extra={"fields": {"file": store.path}})
             return render_template("error.html", message=f"cannot write visits file: {exc}"), 500
-        now = moscow_now()
         resp = Response(render_template("index.html", pod=pod, visits=count,
-                                        time=now.strftime("%Y-%m-%d %H:%M:%S"),
-                                        tz=now.strftime("%Z (UTC%z)")))
+                                        time=format_time(moscow_now())))
         resp.headers["Cache-Control"] = "no-store"
         return resp
 

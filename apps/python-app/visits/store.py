@@ -38,6 +38,7 @@ TMP_SUFFIX = ".tmp"
 # interchangeable between the two apps.
 MAX_VISITS = 2**53 - 1
 _DIGITS = re.compile(r"[0-9]+")
+MAX_FILE_BYTES = 4096  # a valid file has at most 17 bytes; don't slurp garbage
 FILE_MODE = 0o660  # group-writable: the pod's fsGroup owns the volume
 
 
@@ -78,9 +79,11 @@ class VisitStore:
         """Current count; 0 if the file does not exist yet. Takes no lock."""
         try:
             with open(self.path, "rb") as f:
-                raw = f.read(4096)
+                raw = f.read(MAX_FILE_BYTES + 1)
         except FileNotFoundError:
             return 0
+        if len(raw) > MAX_FILE_BYTES:
+            raise CorruptVisitsFile(self.path, f"file is larger than {MAX_FILE_BYTES} bytes")
         return parse_count(raw, self.path)
 
     # -- writing -----------------------------------------------------------
