@@ -1,0 +1,191 @@
+// Endpoint contracts, against an in-process server on an ephemeral port.
+
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach, test } from 'node:test';
+
+import { createApp, moscowTime } from '../src/app.js';
+import { POD, TOKEN, pageCount, request, tempDataDir } from './helpers.js';
+
+let tmp;
+let app;
+let port;
+let logs;
+
+async function boot(opts = {}) {
+  logs = [];
+  const log = Object.fromEntries(['info', 'warn', 'error'].map((level) =>
+    [level, (msg, fields = {}) => logs.push({ level, msg, ...fields })]));
+  app = createApp({ dataDir: tmp.dataDir, pod: POD, adminToken: TOKEN, log, ...opts });
+  port = await app.start(0, '127.0.0.1');
+}
+const get = (p, opts) => request(port, 'GET', p, opts);
+const visits = async () => JSON.parse((await get('/visits')).body).visits;
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+
+beforeEach(async () => {
+  tmp = await tempDataDir();
+  await boot();
+});
+afterEach(async () => {
+  await app.shutdown(1000);
+  await tmp.cleanup();
+});
+
+test('GET / counts visits and shows the pod and Moscow time', async () => {
+  let res;
+  for (const expected of [1, 2, 3]) {
+    res = await get('/');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-type'], 'text/html; charset=utf-8');
+    assert.equal(res.headers['cache-control'], 'no-store');
+    assert.equal(pageCount(res.body), expected);
+  }
+  assert.ok(res.body.includes(`id="pod">${POD}<`));
+  const m = /id="time">(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) MSK \(UTC\+03:00\)</.exec(res.body);
+  assert.ok(m, res.body);
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
+  const shownUtc = Date.UTC(y, mo - 1, d, h - 3, mi, s);
+  assert.ok(Math.abs(shownUtc - Date.now()) < 120_000, `${m[0]} is not Moscow time now`);
+});
+
+test('moscowTime formats a fixed instant as UTC+3', () => {
+  assert.equal(moscowTime(new Date('2024-01-15T21:30:05Z')), '2024-01-16 00:30:05 MSK (UTC+03:00)');
+  assert.equal(moscowTime(new Date('2024-07-01T00:00:00Z')), '2024-07-01 03:00:00 MSK (UTC+03:00)');
+});
+
+test('GET /visits is JSON and does not count', async () => {
+  await get('/');
+  for (let i = 0; i < 5; i++) {
+    const res = await get('/visits');
+    assert.equal(res.status, 200);
+    assert.match(res.headers['content-type'], /^application\/json/);
+    assert.deepEqual(JSON.parse(res.body), { visits: 1, pod: POD });
+  }
+});
+
+test('probes, metrics, unknown paths and HEAD / do not count', async () => {
+  await get('/');
+  for (const p of ['/healthz', '/readyz', '/metrics', '/visits', '/nope', '/favicon.ico']) await get(p);
+  const head = await request(port, 'HEAD', '/');
+  assert.equal(head.status, 200);
+  assert.equal(head.body, '');
+  assert.equal(await visits(), 1);
+});
+
+test('GET /healthz', async () => {
+  const res = await get('/healthz');
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(res.body), { status: 'ok' });
+});
+
+test('GET /readyz when ready', async () => {
+  await get('/');
+  const res = await get('/readyz');
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(res.body), { status: 'ready', visits: 1 });
+});
+
+test('GET /metrics is Prometheus text with requests and visits', async () => {
+  await get('/');
+  await get('/');
+  await get('/visits');
+  await get('/nope');
+  const res = await get('/metrics');
+  assert.equal(res.status, 200);
+  assert.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+  assert.ok(res.body.includes('# TYPE http_requests_total counter'));
+  assert.ok(res.body.includes('http_requests_total{method="GET",route="/",status="200"} 2\n'));
+  assert.ok(res.body.includes('http_requests_total{method="GET",route="/visits",status="200"} 1\n'));
+  assert.ok(res.body.includes('http_requests_total{method="GET",route="unmatched",status="404"} 1\n'));
+  assert.ok(res.body.includes(`app_visits{pod="${POD}"} 2\n`));
+  assert.ok(res.body.includes(`app_visits_file_ok{pod="${POD}"} 1\n`));
+  // Every sample line is "name{labels} number".
+  for (const line of res.body.trim().split('\n').filter((l) => !l.startsWith('#'))) {
+    assert.match(line, /^[a-z_]+\{[^}]*\} \d+$/);
+  }
+});
+
+test('the pod name is HTML-escaped', async () => {
+  await app.shutdown(1000);
+  await boot({ pod: '<b>x</b>' });
+  const res = await get('/');
+  assert.ok(res.body.includes('&lt;b&gt;x&lt;/b&gt;'));
+  assert.ok(!res.body.includes('<b>x</b>'));
+});
+
+for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: TOKEN },
+  { authorization: `Basic ${TOKEN}` }, { authorization: `Bearer ${TOKEN}x` }]) {
+  test(`POST /visits/reset without a valid token is 401 (${JSON.stringify(headers)})`, async () => {
+    await get('/');
+    const res = await request(port, 'POST', '/visits/reset', { headers });
+    assert.equal(res.status, 401);
+    assert.match(res.headers['www-authenticate'], /^Bearer/);
+    assert.equal(await visits(), 1);
+  });
+}
+
+test('POST /visits/reset with the token', async () => {
+  await get('/');
+  await get('/');
+  const res = await request(port, 'POST', '/visits/reset', { headers: AUTH });
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(res.body), { visits: 0, previous: 2, pod: POD });
+  assert.equal(await visits(), 0);
+  assert.equal(await readFile(`${tmp.dataDir}/visits`, 'utf8'), '0\n');
+  const wrongMethod = await get('/visits/reset');
+  assert.equal(wrongMethod.status, 405);
+  assert.equal(wrongMethod.headers.allow, 'POST');
+});
+
+test('reset is disabled (403) when ADMIN_TOKEN is not set', async () => {
+  await app.shutdown(1000);
+  await boot({ adminToken: undefined });
+  await get('/');
+  for (const headers of [{}, { authorization: 'Bearer ' }]) {
+    assert.equal((await request(port, 'POST', '/visits/reset', { headers })).status, 403);
+  }
+  assert.equal(await visits(), 1);
+});
+
+test('a corrupt file is reported on /readyz, / and /visits, and never reset', async () => {
+  const file = `${tmp.dataDir}/visits`;
+  await writeFile(file, '12ab\n');
+
+  let res = await get('/readyz');
+  assert.equal(res.status, 503);
+  const body = JSON.parse(res.body);
+  assert.equal(body.error, 'corrupt visits file');
+  assert.equal(body.file, file);
+  assert.ok(body.detail.includes("'12ab'"), body.detail);
+
+  res = await get('/');
+  assert.equal(res.status, 500);
+  assert.ok(res.body.includes('corrupt visits file'));
+  res = await get('/visits');
+  assert.equal(res.status, 500);
+  assert.equal(JSON.parse(res.body).file, file);
+  assert.equal((await get('/healthz')).status, 200);
+  assert.ok((await get('/metrics')).body.includes(`app_visits_file_ok{pod="${POD}"} 0\n`));
+
+  assert.equal(await readFile(file, 'utf8'), '12ab\n');
+  const errors = logs.filter((l) => l.level === 'error');
+  assert.ok(errors.length >= 3);
+  assert.ok(errors.every((e) => e.file === file));
+  assert.ok(errors.some((e) => e.msg.includes('corrupt visits file') && e.msg.includes("'12ab'")));
+
+  // The admin reset is the explicit way out.
+  res = await request(port, 'POST', '/visits/reset', { headers: AUTH });
+  assert.equal(JSON.parse(res.body).previous, null);
+  assert.equal((await get('/readyz')).status, 200);
+});
+
+test('one log line per request', async () => {
+  await get('/');
+  await get('/healthz');
+  await get('/missing');
+  const lines = logs.filter((l) => l.msg === 'request');
+  assert.deepEqual(lines.map((l) => [l.method, l.path, l.status]),
+    [['GET', '/', 200], ['GET', '/healthz', 200], ['GET', '/missing', 404]]);
+  assert.ok(lines.every((l) => l.pod === POD && typeof l.duration_ms === 'number'));
+});

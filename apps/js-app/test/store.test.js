@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+
+import { CorruptVisitsFile, MAX_VISITS, VisitStore, parseCount } from '../src/store.js';
+import { tempDataDir } from './helpers.js';
+
+let tmp;
+let store;
+const tmpFiles = async () => (await readdir(tmp.dataDir)).filter((n) => n.endsWith('.tmp'));
+beforeEach(async () => {
+  tmp = await tempDataDir();
+  store = new VisitStore(tmp.dataDir);
+});
+afterEach(() => tmp.cleanup());
+
+test('a missing file starts at 0', async () => {
+  assert.equal(await store.read(), 0);
+  assert.deepEqual(await readdir(tmp.dataDir), []);
+});
+
+test('increment writes "N\\n" and leaves no temp files', async () => {
+  assert.deepEqual([await store.increment(), await store.increment(), await store.increment()], [1, 2, 3]);
+  assert.equal(await readFile(store.file, 'utf8'), '3\n');
+  assert.deepEqual(await tmpFiles(), []);
+});
+
+describe('parseCount', () => {
+  for (const [raw, count] of [['0', 0], ['5\n', 5], ['  7 \n', 7], [String(MAX_VISITS), MAX_VISITS]]) {
+    test(`valid ${JSON.stringify(raw)}`, () => assert.equal(parseCount(Buffer.from(raw), '/x/visits'), count));
+  }
+  for (const [raw, problem] of [
+    ['', 'empty'], ['\n', 'empty'], ['abc', "'abc'"], ['-1', "'-1'"], ['1.5', "'1.5'"],
+    ['12abc\n', "'12abc'"], ['1 2', "'1 2'"], [Buffer.from([0xff, 0xfe]), 'not ASCII'],
+    [String(MAX_VISITS + 2), 'exceeds the maximum'],
+  ]) {
+    test(`corrupt ${JSON.stringify(String(raw))}`, () => {
+      assert.throws(() => parseCount(Buffer.from(raw), '/x/visits'), (err) => {
+        assert.ok(err instanceof CorruptVisitsFile);
+        assert.equal(err.file, '/x/visits');
+        assert.ok(err.problem.includes(problem), err.problem);
+        assert.ok(err.message.includes('/x/visits'));
+        return true;
+      });
+    });
+  }
+});
+
+test('an oversized file is corrupt', async () => {
+  await writeFile(store.file, `5${' '.repeat(5000)}`);
+  await assert.rejects(store.read(), /larger than 4096 bytes/);
+});
+
+test('a corrupt file is not overwritten by increment', async () => {
+  await writeFile(store.file, 'garbage\n');
+  await assert.rejects(store.increment(), CorruptVisitsFile);
+  assert.equal(await readFile(store.file, 'utf8'), 'garbage\n');
+  assert.deepEqual(await tmpFiles(), []);
+  // ...and the mutex is not wedged by the failure.
+  await writeFile(store.file, '4\n');
+  assert.equal(await store.increment(), 5);
+});
+
+test('reset returns the previous count and recovers a corrupt file', async () => {
+  assert.equal(await store.reset(), 0);
+  await store.increment();
+  await store.increment();
+  assert.equal(await store.reset(), 2);
+  assert.equal(await store.read(), 0);
+  await writeFile(store.file, '???');
+  const seen = [];
+  assert.equal(await store.reset((err) => seen.push(err)), null);
+  assert.equal(seen.length, 1);
+  assert.equal(await readFile(store.file, 'utf8'), '0\n');
+});
+
+test('300 concurrent increments in one process: none lost, every value once', async () => {
+  const results = await Promise.all(Array.from({ length: 300 }, () => store.increment()));
+  assert.deepEqual([...results].sort((a, b) => a - b), Array.from({ length: 300 }, (_, i) => i + 1));
+  assert.equal(await store.read(), 300);
+  assert.deepEqual(await tmpFiles(), []);
+});
+
+test('stale temp files from a crash are removed', async () => {
+  await writeFile(path.join(tmp.dataDir, '.visits.123.abc.tmp'), '9');
+  await store.increment();
+  assert.equal(await store.removeStaleTempFiles(), 1);
+  assert.deepEqual(await tmpFiles(), []);
+  assert.equal(await store.read(), 1);
+});
+
+test('checkWritable passes on a writable dir, leaves nothing, fails on a missing one', async () => {
+  await store.checkWritable();
+  assert.deepEqual(await readdir(tmp.dataDir), []);
+  await assert.rejects(new VisitStore(path.join(tmp.dataDir, 'missing')).checkWritable(), { code: 'ENOENT' });
+});
