@@ -78,6 +78,8 @@ export function createApp({ dataDir, pod, adminToken, log = jsonLogger() }) {
   let shuttingDown = false;
 
   const send = (res, status, body, type, headers = {}) => {
+    // While shutting down, don't keep connections alive for another request.
+    if (shuttingDown) res.setHeader('Connection', 'close');
     res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers });
     res.end(body);
   };
@@ -187,14 +189,16 @@ export function createApp({ dataDir, pod, adminToken, log = jsonLogger() }) {
     ['/metrics', { GET: prometheus }],
   ]);
 
+  const pathOf = (req) => (req.url ?? '/').split('?')[0];
+
   async function dispatch(req, res) {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const methods = routes.get(url.pathname);
+    const pathname = pathOf(req);
+    const methods = routes.get(pathname);
     if (!methods) {
       res.route = 'unmatched';
       return error(res, 404, 'not found');
     }
-    res.route = url.pathname;
+    res.route = pathname;
     const handler = methods[req.method] ?? (req.method === 'HEAD' ? methods.GET : undefined);
     if (!handler) {
       const allow = Object.keys(methods);
@@ -207,13 +211,12 @@ export function createApp({ dataDir, pod, adminToken, log = jsonLogger() }) {
   const server = http.createServer((req, res) => {
     const started = process.hrtime.bigint();
     req.resume(); // no endpoint reads a body; drain it so keep-alive works
-    if (shuttingDown) res.setHeader('Connection', 'close');
     res.on('finish', () => {
       const route = res.route ?? 'unmatched';
       metrics.observe(req.method, route, res.statusCode);
       log.info('request', {
         method: req.method,
-        path: req.url,
+        path: pathOf(req),
         status: res.statusCode,
         duration_ms: Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100,
         remote: req.socket.remoteAddress,
@@ -253,11 +256,14 @@ export function createApp({ dataDir, pod, adminToken, log = jsonLogger() }) {
   async function shutdown(timeoutMs = 10_000) {
     shuttingDown = true;
     const closed = new Promise((resolve) => server.close(() => resolve()));
+    // Keep-alive connections that finish their last request become idle: close them too.
     server.closeIdleConnections();
+    const sweeper = setInterval(() => server.closeIdleConnections(), 100);
     let timer;
     const timedOut = new Promise((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
     const clean = await Promise.race([closed.then(() => store.idle()).then(() => true), timedOut]);
     clearTimeout(timer);
+    clearInterval(sweeper);
     if (!clean) {
       server.closeAllConnections();
       await store.idle();

@@ -91,6 +91,7 @@ test('GET /metrics is Prometheus text with requests and visits', async () => {
   await get('/');
   await get('/visits');
   await get('/nope');
+  await request(port, 'PUT', '/visits');
   const res = await get('/metrics');
   assert.equal(res.status, 200);
   assert.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
@@ -98,6 +99,7 @@ test('GET /metrics is Prometheus text with requests and visits', async () => {
   assert.ok(res.body.includes('http_requests_total{method="GET",route="/",status="200"} 2\n'));
   assert.ok(res.body.includes('http_requests_total{method="GET",route="/visits",status="200"} 1\n'));
   assert.ok(res.body.includes('http_requests_total{method="GET",route="unmatched",status="404"} 1\n'));
+  assert.ok(res.body.includes('http_requests_total{method="PUT",route="/visits",status="405"} 1\n'));
   assert.ok(res.body.includes(`app_visits{pod="${POD}"} 2\n`));
   assert.ok(res.body.includes(`app_visits_file_ok{pod="${POD}"} 1\n`));
   // Every sample line is "name{labels} number".

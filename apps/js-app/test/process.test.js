@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { chmod, chown, readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import { afterEach, beforeEach, test } from 'node:test';
 
 import { POD, pageCount, pool, readOnlyRoot, startServer, tempDataDir, withoutDacOverride } from './helpers.js';
@@ -75,6 +76,22 @@ test('SIGTERM during load: in-flight requests finish, every acknowledged visit i
   assert.ok(ok >= 50);
   assert.equal(ok + failed, 300);
   assert.equal(Number(await readFile(`${tmp.dataDir}/visits`, 'utf8')), ok);
+});
+
+test('SIGTERM with an idle keep-alive connection open: prompt, clean exit', async () => {
+  const server = await start();
+  const agent = new http.Agent({ keepAlive: true });
+  const res = await new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: server.port, path: '/healthz', agent }, (r) => {
+      r.resume();
+      r.on('end', () => resolve(r));
+    }).on('error', reject);
+  });
+  assert.equal(res.headers.connection, 'keep-alive');
+  const t0 = performance.now();
+  assert.deepEqual(await server.stop(), { code: 0, signal: null });
+  assert.ok(performance.now() - t0 < 5000);
+  agent.destroy();
 });
 
 test('a read-only data dir: /readyz 503, / 500, /visits still reads, nothing changes', async (t) => {

@@ -73,6 +73,8 @@ def test_metrics_prometheus_text(client):
     client.get("/")
     client.get("/")
     client.get("/visits")
+    client.get("/nope")
+    client.put("/visits")
     resp = client.get("/metrics")
     assert resp.status_code == 200
     assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
@@ -80,6 +82,8 @@ def test_metrics_prometheus_text(client):
     assert "# TYPE http_requests_total counter" in text
     assert 'http_requests_total{method="GET",route="/",status="200"} 2.0' in text
     assert 'http_requests_total{method="GET",route="/visits",status="200"} 1.0' in text
+    assert 'http_requests_total{method="GET",route="unmatched",status="404"} 1.0' in text
+    assert 'http_requests_total{method="PUT",route="/visits",status="405"} 1.0' in text
     assert f'app_visits{{pod="{POD}"}} 2.0' in text
     assert f'app_visits_file_ok{{pod="{POD}"}} 1.0' in text
 

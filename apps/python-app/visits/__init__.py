@@ -13,6 +13,7 @@ import time
 from typing import Any, Mapping, Optional
 
 from flask import Flask, Response, g, jsonify, render_template, request
+from werkzeug.exceptions import MethodNotAllowed
 
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import Metrics
@@ -133,7 +134,12 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
 
     @app.after_request
     def _log_request(resp: Response) -> Response:
-        route = request.url_rule.rule if request.url_rule else "unmatched"
+        if request.url_rule is not None:
+            route = request.url_rule.rule
+        elif isinstance(request.routing_exception, MethodNotAllowed):
+            route = request.path  # a known path, wrong method
+        else:
+            route = "unmatched"
         metrics.requests.labels(request.method, route, str(resp.status_code)).inc()
         elapsed = time.perf_counter() - g.get("start", time.perf_counter())
         log.info("request", extra={"fields": {
