@@ -3,8 +3,12 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { CorruptVisitsFile, MAX_VISITS, VisitStore, parseCount } from '../src/store.js';
-import { tempDataDir } from './helpers.js';
+import { APP_DIR, tempDataDir } from './helpers.js';
 
 let tmp;
 let store;
@@ -94,4 +98,26 @@ test('checkWritable passes on a writable dir, leaves nothing, fails on a missing
   await store.checkWritable();
   assert.deepEqual(await readdir(tmp.dataDir), []);
   await assert.rejects(new VisitStore(path.join(tmp.dataDir, 'missing')).checkWritable(), { code: 'ENOENT' });
+});
+
+test('SIGKILL mid-write never leaves a torn file', async () => {
+  const code = `import { VisitStore } from './src/store.js';
+    const s = new VisitStore(process.argv[1]);
+    await s.increment();
+    console.log('go');
+    for (;;) await s.increment();`;
+  let last = 0;
+  for (const delay of [11, 37, 53, 101]) {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code, tmp.dataDir], { cwd: APP_DIR });
+    const [first] = await once(child.stdout, 'data');
+    assert.equal(String(first), 'go\n');
+    await sleep(delay);
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    const count = await store.read(); // rejects if torn
+    assert.ok(count > last, `${count} > ${last}`);
+    last = count;
+    await store.removeStaleTempFiles();
+    assert.deepEqual(await tmpFiles(), []);
+  }
 });
