@@ -227,7 +227,7 @@ function validateUpdateStrategy(p: Problems, key: string, v: Json, replicas: Jso
     }
     const partition = v.partition ?? 0;
     let ok = p.integer(`${key}.partition`, partition, 0);
-    if (ok && typeof replicas === "number" && (partition as number) > replicas) {
+    if (ok && Number.isInteger(replicas) && (replicas as number) >= 0 && (partition as number) > (replicas as number)) {
         const replicasKey = key.replace(/updateStrategy$/, "replicas");
         p.add(`${key}.partition`, partition, `at most ${CONFIG_NAMESPACE}:${replicasKey} (${replicas})`);
         ok = false;

@@ -1,0 +1,93 @@
+// deployMethod chooses per stack between raw resources and a Helm release of the project's
+// chart; exactly one of the two is declared, from the same validated settings.
+import * as assert from "assert";
+import { appsOf, clone, loadStackFile, runProgram, T } from "./harness";
+
+const RAW_TYPES = [T.statefulSet, T.service, T.serviceAccount, T.pdb, T.networkPolicy];
+
+describe("deploy methods", () => {
+    describe("helm (staging)", () => {
+        it("declares one Helm release per app, named after it, from the project's chart", async () => {
+            const run = await runProgram(loadStackFile("staging"), "staging");
+            const releases = run.ofType(T.release);
+            assert.deepStrictEqual(releases.map((r) => r.inputs.name).sort(), ["js-app", "python-app"]);
+            for (const r of releases) {
+                assert.strictEqual(r.inputs.chart, "./charts/stateful-app");
+                assert.strictEqual(r.inputs.namespace, "stateful-apps-staging");
+                assert.strictEqual(r.inputs.createNamespace, false);
+                assert.strictEqual(r.inputs.values.adminTokenSecret, r.inputs.name, "the chart references the Pulumi-managed Secret");
+            }
+        });
+
+        it("passes the validated, defaulted settings as values", async () => {
+            const run = await runProgram(loadStackFile("staging"), "staging");
+            assert.deepStrictEqual(run.get(T.release, "python-app").inputs.values, {
+                image: "ghcr.io/stateful-apps/python-app:0.1.0",
+                port: 5000,
+                replicas: 3,
+                storageSize: "100Mi",
+                storageClass: "",
+                accessModes: ["ReadWriteOnce"],
+                podManagementPolicy: "Parallel",
+                updateStrategy: { type: "RollingUpdate", partition: 0 },
+                pvcRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+                env: {},
+                adminTokenSecret: "python-app",
+            });
+        });
+
+        it("replaces the release (PVCs survive) when a value Kubernetes cannot update in place changes", async () => {
+            const run = await runProgram(loadStackFile("staging"), "staging");
+            const release = run.get(T.release, "js-app");
+            assert.deepStrictEqual(release.opts.replaceOnChanges, [
+                "values.storageSize", "values.storageClass", "values.accessModes", "values.podManagementPolicy",
+            ]);
+            assert.strictEqual(release.opts.deleteBeforeReplace, true, "the release name is fixed, so the old one must go first");
+        });
+
+        it("declares no raw objects, but keeps the Secret and resize patches Pulumi-managed", async () => {
+            const run = await runProgram(loadStackFile("staging"), "staging");
+            for (const type of RAW_TYPES) {
+                assert.deepStrictEqual(run.ofType(type), [], type);
+            }
+            assert.strictEqual(run.ofType(T.secret).length, 2);
+            assert.strictEqual(run.ofType(T.pvcPatch).length, 6);
+            assert.deepStrictEqual(run.ofType(T.helmApp).map((r) => r.name).sort(), ["js-app", "python-app"]);
+        });
+
+        it("config changes reach the values", async () => {
+            const config = clone(loadStackFile("staging"));
+            Object.assign(appsOf(config)["python-app"], { replicas: 5, updateStrategy: { type: "OnDelete" } });
+            const run = await runProgram(config, "staging");
+            const values = run.get(T.release, "python-app").inputs.values;
+            assert.strictEqual(values.replicas, 5);
+            assert.deepStrictEqual(values.updateStrategy, { type: "OnDelete" });
+        });
+    });
+
+    describe("raw (dev, prod)", () => {
+        for (const stack of ["dev", "prod"]) {
+            it(`${stack}: declares raw objects and no Helm release`, async () => {
+                const run = await runProgram(loadStackFile(stack), stack);
+                assert.deepStrictEqual(run.ofType(T.release), []);
+                assert.deepStrictEqual(run.ofType(T.helmApp), []);
+                assert.deepStrictEqual(run.ofType(T.rawApp).map((r) => r.name).sort(), ["js-app", "python-app"]);
+                for (const type of RAW_TYPES.filter((t) => t !== T.pdb || stack === "prod")) {
+                    assert.ok(run.ofType(type).length >= 2, type);
+                }
+            });
+        }
+
+        it("the StatefulSet is deleted with orphan propagation, so a forced replacement keeps its pods", async () => {
+            const run = await runProgram(loadStackFile("prod"), "prod");
+            assert.strictEqual(run.get(T.statefulSet, "python-app").inputs.metadata.annotations["pulumi.com/deletionPropagationPolicy"], "orphan");
+        });
+
+        it("the StatefulSet waits for its ServiceAccount, Secret and headless Service", async () => {
+            const run = await runProgram(loadStackFile("dev"), "dev");
+            const deps = run.get(T.statefulSet, "python-app").opts.dependsOn as any[];
+            assert.strictEqual(deps.length, 4);
+        });
+    });
+});

@@ -1,0 +1,189 @@
+// Each config knob changes exactly what it should: one table row per knob, each run of the
+// whole program starting from the dev stack with one python-app setting changed.
+import * as assert from "assert";
+import { appsOf, clone, loadStackFile, runProgram, ProgramRun, T } from "./harness";
+
+const APP = "python-app";
+const sts = (run: ProgramRun) => run.get(T.statefulSet, APP).inputs;
+const container = (run: ProgramRun) => sts(run).spec.template.spec.containers[0];
+const patchesOf = (run: ProgramRun) => run.ofType(T.pvcPatch).filter((r) => r.name.startsWith(`data-${APP}-`));
+
+interface Knob {
+    knob: string;
+    set: Record<string, unknown>;
+    check: (run: ProgramRun) => void;
+}
+
+const knobs: Knob[] = [
+    {
+        knob: "replicas: 5 → 5 pods, 5 DNS names, 5 PVC resize patches, a PDB",
+        set: { replicas: 5 },
+        check: (run) => {
+            assert.strictEqual(sts(run).spec.replicas, 5);
+            assert.strictEqual(run.outputs.apps[APP].podDnsNames.length, 5);
+            assert.strictEqual(run.outputs.apps[APP].podDnsNames[4], `${APP}-4.${APP}-headless.stateful-apps-dev.svc.cluster.local`);
+            assert.strictEqual(patchesOf(run).length, 5);
+            assert.deepStrictEqual(run.get(T.pdb, APP).inputs.spec.maxUnavailable, 1);
+        },
+    },
+    {
+        knob: "replicas: 1 → no PodDisruptionBudget (it would block every drain)",
+        set: { replicas: 1 },
+        check: (run) => assert.ok(!run.ofType(T.pdb).some((r) => r.inputs.metadata.name === APP)),
+    },
+    {
+        knob: "replicas: 0 → no pods, no DNS names, no resize patches",
+        set: { replicas: 0 },
+        check: (run) => {
+            assert.strictEqual(sts(run).spec.replicas, 0);
+            assert.deepStrictEqual(run.outputs.apps[APP].podDnsNames, []);
+            assert.strictEqual(patchesOf(run).length, 0);
+        },
+    },
+    {
+        knob: "storageSize: 2Gi → claim template and every existing PVC (forced SSA patch)",
+        set: { storageSize: "2Gi", replicas: 2 },
+        check: (run) => {
+            assert.strictEqual(sts(run).spec.volumeClaimTemplates[0].spec.resources.requests.storage, "2Gi");
+            for (const patch of patchesOf(run)) {
+                assert.strictEqual(patch.inputs.spec.resources.requests.storage, "2Gi");
+                assert.strictEqual(patch.inputs.metadata.annotations["pulumi.com/patchForce"], "true");
+                assert.strictEqual(patch.opts.retainOnDelete, true, "dropping a patch must never touch the PVC");
+                assert.ok((patch.opts.dependsOn as unknown[]).length > 0, "patches wait for the StatefulSet (PVCs exist)");
+            }
+            assert.deepStrictEqual(patchesOf(run).map((p) => p.inputs.metadata.name), [`data-${APP}-0`, `data-${APP}-1`]);
+        },
+    },
+    {
+        knob: "storageClass: fast-ssd → storageClassName on the claim template",
+        set: { storageClass: "fast-ssd" },
+        check: (run) => assert.strictEqual(sts(run).spec.volumeClaimTemplates[0].spec.storageClassName, "fast-ssd"),
+    },
+    {
+        knob: "accessModes: [ReadWriteOncePod]",
+        set: { accessModes: ["ReadWriteOncePod"] },
+        check: (run) => assert.deepStrictEqual(sts(run).spec.volumeClaimTemplates[0].spec.accessModes, ["ReadWriteOncePod"]),
+    },
+    {
+        knob: "podManagementPolicy: OrderedReady",
+        set: { podManagementPolicy: "OrderedReady" },
+        check: (run) => assert.strictEqual(sts(run).spec.podManagementPolicy, "OrderedReady"),
+    },
+    {
+        knob: "updateStrategy partition: 2 → canary, and Pulumi waits for ready replicas instead of a full rollout",
+        set: { replicas: 3, updateStrategy: { type: "RollingUpdate", partition: 2 } },
+        check: (run) => {
+            assert.deepStrictEqual(sts(run).spec.updateStrategy, { type: "RollingUpdate", rollingUpdate: { partition: 2 } });
+            assert.strictEqual(sts(run).metadata.annotations["pulumi.com/waitFor"], "jsonpath={.status.readyReplicas}=3");
+        },
+    },
+    {
+        knob: "updateStrategy partition: 0 → the provider's full-rollout await (no waitFor)",
+        set: { updateStrategy: { type: "RollingUpdate", partition: 0 } },
+        check: (run) => assert.strictEqual(sts(run).metadata.annotations["pulumi.com/waitFor"], undefined),
+    },
+    {
+        knob: "updateStrategy maxUnavailable: 2",
+        set: { replicas: 4, updateStrategy: { type: "RollingUpdate", maxUnavailable: 2 } },
+        check: (run) => assert.deepStrictEqual(sts(run).spec.updateStrategy.rollingUpdate, { partition: 0, maxUnavailable: 2 }),
+    },
+    {
+        knob: "updateStrategy OnDelete → no rollingUpdate block",
+        set: { updateStrategy: { type: "OnDelete" } },
+        check: (run) => assert.deepStrictEqual(sts(run).spec.updateStrategy, { type: "OnDelete" }),
+    },
+    {
+        knob: "pvcRetentionPolicy whenScaled: Delete (whenDeleted keeps its default Retain)",
+        set: { pvcRetentionPolicy: { whenScaled: "Delete" } },
+        check: (run) =>
+            assert.deepStrictEqual(sts(run).spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Delete" }),
+    },
+    {
+        knob: "resources.requests.cpu: 200m → merged over the defaults",
+        set: { resources: { requests: { cpu: "200m" } } },
+        check: (run) =>
+            assert.deepStrictEqual(container(run).resources, {
+                requests: { cpu: "200m", memory: "64Mi" },
+                limits: { cpu: "500m", memory: "256Mi" },
+            }),
+    },
+    {
+        knob: "env → plain values as strings, sorted, after PORT/DATA_DIR/POD_NAME and before ADMIN_TOKEN",
+        set: { env: { ZONE: "b", WORKERS: 4, DEBUG: false } },
+        check: (run) =>
+            assert.deepStrictEqual(container(run).env.map((e: any) => [e.name, e.value ?? "(from)"]), [
+                ["PORT", "5000"], ["DATA_DIR", "/data"], ["POD_NAME", "(from)"],
+                ["DEBUG", "false"], ["WORKERS", "4"], ["ZONE", "b"], ["ADMIN_TOKEN", "(from)"],
+            ]),
+    },
+    {
+        knob: "port: 8081 → container port, PORT env, both Services, NetworkPolicy, service URL",
+        set: { port: 8081 },
+        check: (run) => {
+            assert.strictEqual(container(run).ports[0].containerPort, 8081);
+            assert.strictEqual(container(run).env[0].value, "8081");
+            assert.strictEqual(run.get(T.service, APP).inputs.spec.ports[0].port, 8081);
+            assert.strictEqual(run.get(T.service, `${APP}-headless`).inputs.spec.ports[0].port, 8081);
+            assert.strictEqual(run.get(T.networkPolicy, APP).inputs.spec.ingress[0].ports[0].port, 8081);
+            assert.strictEqual(run.outputs.apps[APP].serviceUrl, `http://${APP}.stateful-apps-dev.svc.cluster.local:8081`);
+        },
+    },
+    {
+        knob: "image → the container image",
+        set: { image: "registry.example.com/python-app:2.0.0" },
+        check: (run) => assert.strictEqual(container(run).image, "registry.example.com/python-app:2.0.0"),
+    },
+];
+
+describe("config knobs", () => {
+    for (const { knob, set, check } of knobs) {
+        it(knob, async () => {
+            const config = clone(loadStackFile("dev"));
+            Object.assign(appsOf(config)[APP], set);
+            const run = await runProgram(config);
+            check(run);
+            // The other app is untouched by a python-app knob.
+            assert.strictEqual(run.get(T.statefulSet, "js-app").inputs.spec.replicas, 1);
+        });
+    }
+
+    it("namespace → every object lands in it", async () => {
+        const config = { ...clone(loadStackFile("dev")), "stateful-apps:namespace": "team-a" };
+        const run = await runProgram(config);
+        const namespaced = run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.type !== T.namespace);
+        assert.ok(namespaced.length > 10);
+        for (const r of namespaced) {
+            assert.strictEqual(r.inputs.metadata?.namespace ?? r.inputs.namespace, "team-a", `${r.type} ${r.name}`);
+        }
+    });
+
+    it("apps → a stack may define more apps, each with its own objects and outputs", async () => {
+        const config = clone(loadStackFile("dev"));
+        appsOf(config)["worker-app"] = { image: "registry.example.com/worker:1", replicas: 2 };
+        const run = await runProgram(config);
+        assert.deepStrictEqual(run.ofType(T.statefulSet).map((r) => r.name).sort(), ["js-app", "python-app", "worker-app"]);
+        assert.strictEqual(run.get(T.statefulSet, "worker-app").inputs.spec.template.spec.containers[0].ports[0].containerPort, 8080);
+        assert.deepStrictEqual(Object.keys(run.outputs.apps).sort(), ["js-app", "python-app", "worker-app"]);
+    });
+
+    it("apps → or fewer", async () => {
+        const config = clone(loadStackFile("dev"));
+        delete appsOf(config)["js-app"];
+        const run = await runProgram(config);
+        assert.deepStrictEqual(run.ofType(T.statefulSet).map((r) => r.name), ["python-app"]);
+        assert.strictEqual(run.ofType(T.secret).length, 1);
+    });
+
+    it("defaults: an app with only an image gets every documented default", async () => {
+        const config = clone(loadStackFile("dev"));
+        appsOf(config)[APP] = { image: "img:1" };
+        const run = await runProgram(config);
+        const spec = sts(run).spec;
+        assert.strictEqual(spec.replicas, 1);
+        assert.strictEqual(spec.podManagementPolicy, "OrderedReady");
+        assert.deepStrictEqual(spec.updateStrategy, { type: "RollingUpdate", rollingUpdate: { partition: 0 } });
+        assert.deepStrictEqual(spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
+        assert.deepStrictEqual(spec.volumeClaimTemplates[0].spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } });
+        assert.strictEqual(container(run).ports[0].containerPort, 8080);
+    });
+});
