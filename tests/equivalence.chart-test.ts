@@ -1,0 +1,210 @@
+// Proof that both deploy methods deploy the same thing: for every shipped stack and app (and a
+// few variants), the chart rendered by `helm template` with the values the Helm component
+// passes equals, object by object, what the raw component declares under Pulumi mocks.
+// Needs the helm binary (tools/setup-cluster-tools.sh builds it); run by `npm run test:chart`.
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { appsOf, clone, loadStackFile, PROJECT_DIR, runProgram, runProgramExpectingError, SHIPPED_STACKS, T } from "./harness";
+
+const HELM = process.env.HELM ?? "helm";
+const CHART = path.join(PROJECT_DIR, "charts", "stateful-app");
+/** The objects the chart renders; the Secret and PVC patches are Pulumi-managed in both modes. */
+const CHART_KINDS = [T.serviceAccount, T.service, T.statefulSet, T.pdb, T.networkPolicy];
+
+type K8sObject = { apiVersion: string; kind: string; metadata: any; [key: string]: any };
+
+/**
+ * Every normalisation applied before comparing, and why it is legitimate:
+ * 1. Label `app.kubernetes.io/managed-by`: "pulumi" in raw mode, "Helm" (.Release.Service) in helm mode.
+ * 2. Label `helm.sh/chart`: Helm's chart-version label, raw mode has no chart.
+ * 3. Annotations `pulumi.com/*`: instructions to Pulumi's Kubernetes provider (await, deletion
+ *    propagation); in helm mode Helm does the awaiting and Pulumi never sees these objects.
+ * 4. An `annotations` map left empty by 3 is removed.
+ * Nothing else is touched: names, namespaces, specs, values and their types must be identical.
+ */
+export function normalise(obj: K8sObject): K8sObject {
+    const copy = JSON.parse(JSON.stringify(obj));
+    const visit = (node: any) => {
+        if (!node || typeof node !== "object") {
+            return;
+        }
+        if (node.labels) {
+            delete node.labels["app.kubernetes.io/managed-by"];
+            delete node.labels["helm.sh/chart"];
+        }
+        if (node.annotations) {
+            for (const key of Object.keys(node.annotations)) {
+                if (key.startsWith("pulumi.com/")) {
+                    delete node.annotations[key];
+                }
+            }
+            if (Object.keys(node.annotations).length === 0) {
+                delete node.annotations;
+            }
+        }
+        Object.values(node).forEach(visit);
+    };
+    visit(copy);
+    return copy;
+}
+
+const keyOf = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
+
+/** Differences between two object sets, as human-readable lines; empty means equal. */
+export function differences(raw: K8sObject[], chart: K8sObject[]): string[] {
+    const byKey = (objs: K8sObject[]) => new Map(objs.map((o) => [keyOf(o), normalise(o)]));
+    const [a, b] = [byKey(raw), byKey(chart)];
+    const diffs: string[] = [];
+    for (const key of new Set([...a.keys(), ...b.keys()])) {
+        if (!a.has(key)) {
+            diffs.push(`${key}: only rendered by the chart`);
+        } else if (!b.has(key)) {
+            diffs.push(`${key}: only declared in raw mode`);
+        } else {
+            try {
+                assert.deepStrictEqual(a.get(key), b.get(key));
+            } catch (e) {
+                diffs.push(`${key} differs:\n${(e as Error).message}`);
+            }
+        }
+    }
+    return diffs;
+}
+
+function helmTemplate(release: string, namespace: string, values: unknown): K8sObject[] {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chart-values-"));
+    const file = path.join(dir, "values.json");
+    fs.writeFileSync(file, JSON.stringify(values));
+    try {
+        const out = execFileSync(HELM, ["template", release, CHART, "--namespace", namespace, "-f", file], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        return (yaml.loadAll(out) as K8sObject[]).filter((o) => o && o.kind);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** The raw objects and the Helm values for one app of a config, from two runs of the program. */
+async function bothModes(config: Record<string, unknown>, app: string) {
+    const raw = await runProgram({ ...config, "stateful-apps:deployMethod": "raw" });
+    const rawObjects = raw.resources
+        .filter((r) => (CHART_KINDS as string[]).includes(r.type))
+        .filter((r) => r.inputs.metadata.labels?.["app.kubernetes.io/instance"] === app)
+        .map((r) => r.inputs as K8sObject);
+    const helm = await runProgram({ ...config, "stateful-apps:deployMethod": "helm" });
+    const release = helm.get(T.release, app).inputs;
+    return { rawObjects, chartObjects: helmTemplate(release.name, release.namespace, release.values), values: release.values };
+}
+
+/** Variants beyond the shipped stacks, so every template branch is compared. */
+const VARIANTS: Record<string, Record<string, unknown>> = {
+    "OnDelete, 0 replicas, storage class, access modes": {
+        updateStrategy: { type: "OnDelete" }, replicas: 0, storageClass: "fast-ssd", accessModes: ["ReadWriteOncePod", "ReadOnlyMany"],
+    },
+    "canary partition, maxUnavailable, env of every plain type, custom resources": {
+        replicas: 4,
+        updateStrategy: { type: "RollingUpdate", partition: 3, maxUnavailable: 2 },
+        env: { B_FLAG: true, A_NUM: 7, C_TEXT: "x y" },
+        resources: { requests: { cpu: "1", memory: "100Mi", "ephemeral-storage": "1Gi" }, limits: { memory: "1Gi" } },
+        pvcRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Delete" },
+    },
+};
+
+describe("raw and helm modes render the same objects", function () {
+    this.timeout(60000);
+
+    before(() => {
+        try {
+            execFileSync(HELM, ["version", "--short"], { stdio: "pipe" });
+        } catch {
+            throw new Error(`helm not found (HELM=${HELM}); run tools/setup-cluster-tools.sh or put helm on PATH`);
+        }
+    });
+
+    for (const stack of SHIPPED_STACKS) {
+        for (const app of Object.keys(appsOf(loadStackFile(stack)))) {
+            it(`${stack} / ${app}`, async () => {
+                const { rawObjects, chartObjects } = await bothModes(loadStackFile(stack), app);
+                assert.ok(rawObjects.length >= 5, "ServiceAccount, two Services, StatefulSet, NetworkPolicy (+ PDB)");
+                assert.deepStrictEqual(differences(rawObjects, chartObjects), []);
+            });
+        }
+    }
+
+    for (const [variant, settings] of Object.entries(VARIANTS)) {
+        it(`variant: ${variant}`, async () => {
+            const config = clone(loadStackFile("dev"));
+            Object.assign(appsOf(config)["python-app"], settings);
+            const { rawObjects, chartObjects } = await bothModes(config, "python-app");
+            assert.deepStrictEqual(differences(rawObjects, chartObjects), []);
+        });
+    }
+
+    describe("the comparison can fail", () => {
+        it("when one field of one object differs", async () => {
+            const { rawObjects, chartObjects } = await bothModes(loadStackFile("prod"), "js-app");
+            const mutated = JSON.parse(JSON.stringify(chartObjects)) as K8sObject[];
+            mutated.find((o) => o.kind === "StatefulSet")!.spec.template.spec.containers[0].readinessProbe.httpGet.path = "/";
+            const diffs = differences(rawObjects, mutated);
+            assert.strictEqual(diffs.length, 1);
+            assert.match(diffs[0], /^StatefulSet\/js-app differs/);
+        });
+
+        it("when a value is rendered differently (replicas off by one)", async () => {
+            const { rawObjects, values } = await bothModes(loadStackFile("staging"), "python-app");
+            const chartObjects = helmTemplate("python-app", "stateful-apps-staging", { ...values, replicas: (values.replicas as number) + 1 });
+            assert.deepStrictEqual(differences(rawObjects, chartObjects).map((d) => d.split(" ")[0]), ["StatefulSet/python-app"]);
+        });
+
+        it("when an object is missing on one side", async () => {
+            const { rawObjects, chartObjects } = await bothModes(loadStackFile("prod"), "python-app");
+            const diffs = differences(rawObjects, chartObjects.filter((o) => o.kind !== "PodDisruptionBudget"));
+            assert.deepStrictEqual(diffs, ["PodDisruptionBudget/python-app: only declared in raw mode"]);
+        });
+
+        it("but not for the listed normalisations alone", () => {
+            const obj: K8sObject = {
+                apiVersion: "v1", kind: "Service",
+                metadata: { name: "a", labels: { x: "1", "app.kubernetes.io/managed-by": "pulumi" }, annotations: { "pulumi.com/skipAwait": "true" } },
+            };
+            const other: K8sObject = {
+                apiVersion: "v1", kind: "Service",
+                metadata: { name: "a", labels: { x: "1", "app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": "stateful-app-0.1.0" } },
+            };
+            assert.deepStrictEqual(differences([obj], [other]), []);
+        });
+    });
+});
+
+describe("the chart's values.schema.json rejects what the program rejects", function () {
+    this.timeout(60000);
+    const invalid: Record<string, Record<string, unknown>> = {
+        "negative replicas": { replicas: -1 },
+        "replicas as a string": { replicas: "3" },
+        "bad quantity": { storageSize: "100MB" },
+        "unknown strategy": { updateStrategy: { type: "BlueGreen" } },
+        "unknown pod management policy": { podManagementPolicy: "Sequential" },
+        "partition with OnDelete": { updateStrategy: { type: "OnDelete", partition: 1 } },
+        "partition above replicas": { replicas: 3, updateStrategy: { type: "RollingUpdate", partition: 4 } },
+        "port out of range": { port: 70000 },
+        "unknown key (typo)": { replica: 3 },
+        "reserved env name": { env: { PORT: "1" } },
+        "bad access mode": { accessModes: ["RWO"] },
+    };
+    for (const [what, settings] of Object.entries(invalid)) {
+        it(what, async () => {
+            const config = clone(loadStackFile("dev"));
+            Object.assign(appsOf(config)["python-app"], settings);
+            await runProgramExpectingError(config);
+            const run = await runProgram(loadStackFile("staging"), "staging");
+            const values = { ...run.get(T.release, "python-app").inputs.values, ...settings };
+            assert.throws(() => helmTemplate("python-app", "ns", values), (e: any) => e.status !== 0 && /values don't meet the specifications|expected at most replicas/.test(String(e.stderr)));
+        });
+    }
+});
