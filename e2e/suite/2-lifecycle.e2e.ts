@@ -1,0 +1,142 @@
+// Scenarios 3, 5, 6, 7, 8 and 9 on one running dev stack (raw mode): pod deletion, Pod
+// Security enforcement, bad config, storage resize, scale to 0 and back, OnDelete updates.
+import * as assert from "assert";
+import { clone, eventually, kubectl, kubectlJson, loadShippedConfig, pods, previewSteps, pvcs, readyPods, Stack, cleanupNamespace } from "./harness";
+
+const NS = "e2e-lifecycle";
+const APP = "python-app";
+const uidsByName = (items: any[]) => Object.fromEntries(items.map((i) => [i.metadata.name, i.metadata.uid]));
+
+describe("running dev stack (raw)", function () {
+    const config = loadShippedConfig("dev");
+    config["stateful-apps:namespace"] = NS;
+    config["stateful-apps:apps"][APP].replicas = 2;
+    let stack: Stack;
+
+    before(() => {
+        stack = new Stack("lifecycle", config);
+        stack.up();
+    });
+    after(() => {
+        stack?.destroy();
+        stack?.remove();
+        cleanupNamespace(NS);
+    });
+
+    it("scenario 6: a deleted pod comes back with the same name and the same PVC", async () => {
+        await eventually("2 ready pods", () => readyPods(NS, APP).length === 2);
+        const before = uidsByName(pvcs(NS, APP));
+        const oldPod = pods(NS, APP)[1];
+        kubectl(["delete", "pod", oldPod.metadata.name, "-n", NS, "--wait=true"]);
+        const newPod = await eventually("pod 1 recreated and ready", () =>
+            readyPods(NS, APP).find((p) => p.metadata.name === `${APP}-1` && p.metadata.uid !== oldPod.metadata.uid));
+        assert.strictEqual(newPod.spec.volumes.find((v: any) => v.name === "data").persistentVolumeClaim.claimName, `data-${APP}-1`);
+        assert.deepStrictEqual(uidsByName(pvcs(NS, APP)), before);
+    });
+
+    it("scenario 7: the namespace enforces Pod Security restricted; the apps' pods are admitted, a privileged pod is not", () => {
+        const labels = kubectlJson(["get", "namespace", NS]).metadata.labels;
+        assert.strictEqual(labels["pod-security.kubernetes.io/enforce"], "restricted");
+        assert.strictEqual(pods(NS, APP).length, 2);
+        assert.strictEqual(pods(NS, "js-app").length, 1);
+        const rejected = kubectl(["run", "not-compliant", "-n", NS, "--image=busybox:1.36", "--restart=Never",
+            "--overrides", JSON.stringify({ spec: { containers: [{ name: "c", image: "busybox:1.36", securityContext: { privileged: true } }] } })],
+            { allowFailure: true });
+        assert.match(rejected, /violates PodSecurity "restricted/);
+        assert.match(kubectl(["get", "pods", "-n", NS, "-o", "name"]), /^(?!.*not-compliant)/s);
+    });
+
+    it("scenario 8: invalid config fails preview and up with the program's message, and the cluster is unchanged", () => {
+        const snapshot = () => kubectl(["get", "statefulset,service,pvc,secret", "-n", NS, "-o", "jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}"]);
+        const before = snapshot();
+        const cases: [Record<string, unknown>, RegExp][] = [
+            [{ replicas: -1 }, /stateful-apps:apps\.python-app\.replicas: got -1; expected an integer >= 0/],
+            [{ storageSize: "lots" }, /stateful-apps:apps\.python-app\.storageSize: got "lots"/],
+            [{ updateStrategy: { type: "OnDelete", partition: 1 } }, /updateStrategy\.partition: got 1; expected no partition with updateStrategy\.type OnDelete/],
+            [{ replica: 3 }, /stateful-apps:apps\.python-app\.replica: unknown key/],
+        ];
+        for (const [bad, message] of cases) {
+            const broken = clone(config);
+            Object.assign(broken["stateful-apps:apps"][APP], bad);
+            stack.writeConfig(broken);
+            for (const cmd of [["preview"], ["up", "--yes"]]) {
+                const res = stack.pulumi(cmd, { allowFailure: true, log: `lifecycle-bad-config-${cmd[0]}` });
+                assert.notStrictEqual(res.status, 0);
+                assert.match(res.output, message);
+            }
+        }
+        stack.writeConfig(config);
+        assert.strictEqual(snapshot(), before);
+    });
+
+    it("scenario 3: resizing storage keeps every PVC (same UID, new size) and every pod", async () => {
+        const pvcsBefore = uidsByName(pvcs(NS, APP));
+        const podsBefore = uidsByName(pods(NS, APP));
+        const stsBefore = kubectlJson(["get", "statefulset", APP, "-n", NS]).metadata.uid;
+        const resized = clone(config);
+        resized["stateful-apps:apps"][APP].storageSize = "128Mi";
+        stack.writeConfig(resized);
+        const steps = previewSteps(stack, "lifecycle-resize-preview");
+        const sts = steps.filter((s) => s.type === "kubernetes:apps/v1:StatefulSet" && s.name === APP).map((s) => s.op).sort();
+        assert.deepStrictEqual(sts, ["create-replacement", "delete-replaced", "replace"]);
+        assert.deepStrictEqual(steps.filter((s) => s.op === "delete" || (s.op.includes("replace") && s.name !== APP)), []);
+        stack.up("lifecycle-resize-up");
+
+        const live = kubectlJson(["get", "statefulset", APP, "-n", NS]);
+        assert.notStrictEqual(live.metadata.uid, stsBefore, "the StatefulSet was replaced");
+        assert.strictEqual(live.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "128Mi");
+        assert.deepStrictEqual(uidsByName(pvcs(NS, APP)), pvcsBefore, "same PVCs");
+        for (const claim of pvcs(NS, APP)) {
+            assert.strictEqual(claim.spec.resources.requests.storage, "128Mi", claim.metadata.name);
+        }
+        assert.deepStrictEqual(uidsByName(pods(NS, APP)), podsBefore, "pods were orphaned and re-adopted, not deleted");
+        for (const pod of pods(NS, APP)) {
+            assert.strictEqual(pod.metadata.ownerReferences?.[0]?.uid, live.metadata.uid, `${pod.metadata.name} adopted`);
+        }
+        config["stateful-apps:apps"][APP].storageSize = "128Mi";
+        assert.deepStrictEqual(previewSteps(stack, "lifecycle-resize-preview-again").filter((s) => s.op !== "same"), []);
+    });
+
+    it("scenario 9: scale to 0 keeps the PVCs; scaling back re-attaches the same PVCs", async () => {
+        const pvcsBefore = uidsByName(pvcs(NS, APP));
+        config["stateful-apps:apps"][APP].replicas = 0;
+        stack.writeConfig(config);
+        stack.up("lifecycle-scale-0");
+        await eventually("no pods", () => pods(NS, APP).length === 0);
+        assert.deepStrictEqual(uidsByName(pvcs(NS, APP)), pvcsBefore);
+        assert.deepStrictEqual(stack.outputs().apps[APP].podDnsNames, []);
+
+        config["stateful-apps:apps"][APP].replicas = 2;
+        stack.writeConfig(config);
+        stack.up("lifecycle-scale-2");
+        await eventually("2 ready pods", () => readyPods(NS, APP).length === 2);
+        assert.deepStrictEqual(uidsByName(pvcs(NS, APP)), pvcsBefore);
+        for (const pod of pods(NS, APP)) {
+            const claim = pod.spec.volumes.find((v: any) => v.name === "data").persistentVolumeClaim.claimName;
+            assert.strictEqual(claim, `data-${pod.metadata.name}`);
+        }
+    });
+
+    it("scenario 5: OnDelete: up completes, pods keep the old image until deleted, then come back new on the same PVC", async () => {
+        config["stateful-apps:apps"][APP].updateStrategy = { type: "OnDelete" };
+        stack.writeConfig(config);
+        stack.up("lifecycle-ondelete-strategy");
+        const oldImage = config["stateful-apps:apps"][APP].image;
+        const newImage = oldImage.replace(/:[^:]+$/, ":0.2.0");
+        config["stateful-apps:apps"][APP].image = newImage;
+        stack.writeConfig(config);
+        stack.up("lifecycle-ondelete-image");
+        const image = (p: any) => p.spec.containers[0].image;
+        assert.deepStrictEqual(pods(NS, APP).map(image), [oldImage, oldImage]);
+
+        const claimUid = pvcs(NS, APP)[0].metadata.uid;
+        const pod0 = pods(NS, APP)[0];
+        kubectl(["delete", "pod", `${APP}-0`, "-n", NS, "--wait=true"]);
+        const back = await eventually("pod 0 back", () =>
+            readyPods(NS, APP).find((p) => p.metadata.name === `${APP}-0` && p.metadata.uid !== pod0.metadata.uid));
+        assert.strictEqual(image(back), newImage);
+        assert.strictEqual(image(pods(NS, APP)[1]), oldImage);
+        assert.strictEqual(pvcs(NS, APP)[0].metadata.uid, claimUid);
+        assert.strictEqual(back.spec.volumes.find((v: any) => v.name === "data").persistentVolumeClaim.claimName, `data-${APP}-0`);
+    });
+});
