@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# npm run test:e2e — one command: build/find the tools, start the local control plane, run the
+# end-to-end scenarios with the real Pulumi engine and providers, always tear the cluster down.
+#   E2E_USE_EXISTING_CLUSTER=1 KUBECONFIG=~/.kube/config npm run test:e2e   # your own cluster
+#   E2E_STACKS=dev E2E_METHODS=raw npm run test:e2e                          # a subset of scenario 1
+# Previews and command logs are kept in .e2e-artifacts/.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../tools/lib.sh"
+cd "$PROJECT_DIR"
+started=$SECONDS
+
+phase "tools" "$TOOLS_DIR/setup.sh"
+[[ -d node_modules ]] || phase "npm ci" npm ci --no-audit --no-fund
+
+teardown() {
+  local rc=$?
+  phase "cluster down" "$PROJECT_DIR/e2e/cluster.sh" down || true
+  log "end-to-end total: $((SECONDS - started))s (exit $rc)"
+  exit $rc
+}
+trap teardown EXIT
+
+KUBECONFIG="$(phase "cluster up" "$PROJECT_DIR/e2e/cluster.sh" up)"
+export KUBECONFIG
+rm -rf .e2e-artifacts
+phase "scenarios" npx mocha --config .mocharc.e2e.json
