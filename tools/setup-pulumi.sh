@@ -65,18 +65,19 @@ mod_version() { (cd "$GO_WRAPPERS/$1" && go list -m -f '{{.Version}}' "$2"); }
 mod_dir()     { (cd "$BUILD_ROOT/$1" && go list -m -f '{{.Dir}}' "$2"); }
 
 # fresh_copy NAME: copy wrapper NAME into the build cache (generated files go there,
-# never into the repo) and download its modules.
+# never into the repo).
 fresh_copy() {
   local src="$BUILD_ROOT/$1"
   rm -rf "$src"
   cp -R "$GO_WRAPPERS/$1" "$src"
-  (cd "$src" && go mod download)
 }
 
 # gobuild DIR OUT LDFLAGS [ARGS...]: go build in DIR; ARGS are extra flags and the package.
+# The list of modules downloaded on a cold run is long: only their number is shown.
 gobuild() {
   local dir=$1 out=$2 ldflags=$3; shift 3
-  (cd "$dir" && go build -trimpath -ldflags "$LDFLAGS_BASE $ldflags" -o "$out" "$@")
+  (cd "$dir" && go build -trimpath -ldflags "$LDFLAGS_BASE $ldflags" -o "$out" "$@" 2>&1) |
+    awk '/^go: downloading / { n++; next } { print } END { if (n) printf "(%d Go modules downloaded)\n", n }' >&2
 }
 
 # ── pulumi CLI ────────────────────────────────────────────────────────────────
@@ -166,6 +167,7 @@ build_kubernetes() {
   local name=pulumi-resource-kubernetes src="$BUILD_ROOT/pulumi-resource-kubernetes" mod
   fresh_copy "$name"
   log "building kubernetes plugin $PULUMI_KUBERNETES_VERSION from $K8S_PROVIDER_MODULE@$(mod_version "$name" "$K8S_PROVIDER_MODULE") (see tools/go/$name/README.md)"
+  (cd "$src" && go mod download "$K8S_PROVIDER_MODULE")
   mod="$(mod_dir "$name" "$K8S_PROVIDER_MODULE")/cmd/pulumi-resource-kubernetes"
   # The upstream main package embeds generated files that the module zip lacks; the
   # schema and the Terraform mapping it is generated from are in the zip.
