@@ -1,0 +1,318 @@
+#!/usr/bin/env bash
+# A local Kubernetes cluster for the end-to-end suite: a real etcd, kube-apiserver,
+# kube-controller-manager and kube-scheduler running as local processes (kwokctl's "binary"
+# runtime), with kwok simulating the nodes and the pods' kubelets. No containers are run.
+#
+#   e2e/cluster.sh up           create the cluster (or reuse a healthy one) + default StorageClass
+#                               + a pool of pre-created PersistentVolumes; prints the kubeconfig
+#                               path on stdout (logs go to stderr):  export KUBECONFIG=$(e2e/cluster.sh up)
+#   e2e/cluster.sh down         delete the cluster and stop its processes (safe to repeat)
+#   e2e/cluster.sh kubeconfig   print the kubeconfig path
+#   e2e/cluster.sh recycle-pvs  make Released pool PVs Available again (clears their claimRef)
+#   e2e/cluster.sh status       show the cluster's processes, nodes and PV pool
+#
+# Environment:
+#   E2E_USE_EXISTING_CLUSTER=1  with KUBECONFIG set: use that cluster; up/down do nothing
+#                               (recycle-pvs still works, on PVs labelled stateful-apps.e2e/pool)
+#   E2E_CLUSTER_NAME            kwok cluster name (default stateful-apps-e2e)
+#   E2E_NODE_COUNT              simulated nodes (default 2)
+#   E2E_PV_COUNT                pre-created PVs (default 80); E2E_PV_CAPACITY each (default 10Gi)
+#   E2E_VOLUME_BINDING_MODE     StorageClass volumeBindingMode: Immediate (default) or WaitForFirstConsumer
+#   E2E_FRESH_CLUSTER=1         up deletes an existing cluster instead of reusing it
+#   STATEFUL_APPS_CACHE         cache root (default ~/.cache/stateful-apps); the cluster lives in
+#                               $STATEFUL_APPS_CACHE/kwok
+set -euo pipefail
+
+E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=../tools/lib.sh
+. "$E2E_DIR/../tools/lib.sh"
+
+CLUSTER_NAME="${E2E_CLUSTER_NAME:-stateful-apps-e2e}"
+KWOK_HOME="$STATEFUL_APPS_CACHE/kwok"
+export KWOK_WORKDIR="$KWOK_HOME" # kwokctl keeps clusters in $KWOK_WORKDIR/clusters/NAME
+CLUSTER_DIR="$KWOK_HOME/clusters/$CLUSTER_NAME"
+OWN_KUBECONFIG="$KWOK_HOME/kubeconfig"
+NODE_COUNT="${E2E_NODE_COUNT:-2}"
+PV_COUNT="${E2E_PV_COUNT:-80}"
+PV_CAPACITY="${E2E_PV_CAPACITY:-10Gi}"
+BINDING_MODE="${E2E_VOLUME_BINDING_MODE:-Immediate}"
+POOL_LABEL="stateful-apps.e2e/pool=true"
+
+use_existing() { [[ "${E2E_USE_EXISTING_CLUSTER:-0}" == 1 ]]; }
+
+kubeconfig_path() {
+  if use_existing; then
+    [[ -n "${KUBECONFIG:-}" ]] || die "E2E_USE_EXISTING_CLUSTER=1 but KUBECONFIG is not set"
+    printf '%s\n' "${KUBECONFIG%%:*}"
+  else
+    printf '%s\n' "$OWN_KUBECONFIG"
+  fi
+}
+
+k() { kubectl --kubeconfig "$(kubeconfig_path)" "$@"; }
+
+require_kubectl() {
+  command -v kubectl >/dev/null 2>&1 ||
+    die "kubectl not on PATH (run tools/setup-cluster-tools.sh with BUILD_KUBECTL=1 to build one)"
+}
+
+# ---------------------------------------------------------------------------------------------
+
+ensure_tools() {
+  local b missing=()
+  for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwokctl; do
+    [[ -x "$TOOLS_BIN/$b" ]] || missing+=("$b")
+  done
+  # The setup script is a no-op in about a second when everything is current.
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    log "missing in $TOOLS_BIN: ${missing[*]}; building them (slow the first time)"
+  fi
+  "$PROJECT_DIR/tools/setup-cluster-tools.sh" etcd kubernetes kwok
+}
+
+cluster_exists() { [[ -f "$CLUSTER_DIR/kwok.yaml" ]]; }
+
+cluster_healthy() {
+  cluster_exists && [[ -f "$OWN_KUBECONFIG" ]] &&
+    k get --raw /readyz --request-timeout=5s >/dev/null 2>&1
+}
+
+# dump_logs: the tail of every component log, for a failed up.
+dump_logs() {
+  local f
+  for f in "$CLUSTER_DIR"/logs/*.log; do
+    [[ -f "$f" ]] || continue
+    log "---- $(basename "$f") (last 20 lines)"
+    tail -n 20 "$f" >&2 || true
+  done
+}
+
+create_cluster() {
+  mkdir -p "$KWOK_HOME"
+  rm -f "$OWN_KUBECONFIG"
+  local out="$KWOK_HOME/create-$CLUSTER_NAME.log"
+  if ! kwokctl create cluster \
+    --name "$CLUSTER_NAME" \
+    --config "$E2E_DIR/manifests/kwokctl-config.yaml" \
+    --runtime binary \
+    --etcd-binary "$TOOLS_BIN/etcd" \
+    --kube-apiserver-binary "$TOOLS_BIN/kube-apiserver" \
+    --kube-controller-manager-binary "$TOOLS_BIN/kube-controller-manager" \
+    --kube-scheduler-binary "$TOOLS_BIN/kube-scheduler" \
+    --kwok-controller-binary "$TOOLS_BIN/kwok" \
+    --secure-port=true \
+    --kube-authorization=true \
+    --kube-admission=true \
+    --quiet-pull \
+    --kubeconfig "$OWN_KUBECONFIG" \
+    --timeout 5m >"$out" 2>&1; then
+    cat "$out" >&2
+    dump_logs
+    die "kwokctl create cluster failed (log: $out, component logs: $CLUSTER_DIR/logs)"
+  fi
+  [[ -f "$OWN_KUBECONFIG" ]] || die "kwokctl did not write $OWN_KUBECONFIG (log: $out)"
+  # Guard against a kwokctl change that turns admission off (it passes --admission-control= then).
+  if grep -q -- '--admission-control=' "$CLUSTER_DIR/kwok.yaml"; then
+    die "kube-apiserver was started with admission plugins disabled (see $CLUSTER_DIR/kwok.yaml)"
+  fi
+}
+
+add_nodes() {
+  local have
+  have=$(k get nodes -o name | wc -l)
+  if ((have < NODE_COUNT)); then
+    kwokctl scale node --name "$CLUSTER_NAME" --replicas "$NODE_COUNT" >/dev/null 2>&1 ||
+      kwokctl scale node --name "$CLUSTER_NAME" --replicas "$NODE_COUNT" ||
+      die "kwokctl scale node failed"
+  fi
+  k wait --for=condition=Ready node --all --timeout=120s >/dev/null ||
+    die "nodes did not become Ready (kwok controller log: $CLUSTER_DIR/logs/kwok-controller.log)"
+}
+
+# wait_controllers: the default ServiceAccount appears once kube-controller-manager runs its
+# controllers; pods cannot be created before that.
+wait_controllers() {
+  local i
+  for ((i = 0; i < 240; i++)); do
+    k get serviceaccount default -n default >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  dump_logs
+  die "kube-controller-manager did not create the default ServiceAccount within 120s"
+}
+
+apply_storage() {
+  case "$BINDING_MODE" in Immediate | WaitForFirstConsumer) ;; *)
+    die "E2E_VOLUME_BINDING_MODE must be Immediate or WaitForFirstConsumer, not '$BINDING_MODE'" ;;
+  esac
+  local have
+  have=$(k get storageclass standard -o jsonpath='{.volumeBindingMode}' 2>/dev/null || true)
+  if [[ -n "$have" && "$have" != "$BINDING_MODE" ]]; then
+    # volumeBindingMode is immutable.
+    k delete storageclass standard >/dev/null
+  fi
+  sed "s/__BINDING_MODE__/$BINDING_MODE/" "$E2E_DIR/manifests/storageclass.yaml" | k apply -f - >/dev/null
+  # Existing PVs (bound or not) are left as they are: only missing ones are created, in 4
+  # parallel batches (one kubectl create of 80 PVs takes ~5 s, mostly request round trips).
+  local existing tpl i name batch_dir pids=() b
+  existing=" $(k get pv -l "$POOL_LABEL" -o jsonpath='{.items[*].metadata.name}') "
+  tpl=$(sed -e '/^#/d' -e "s/__CAPACITY__/$PV_CAPACITY/" "$E2E_DIR/manifests/pv.template.yaml")
+  batch_dir=$(mktemp -d)
+  for ((i = 1; i <= PV_COUNT; i++)); do
+    name=$(printf '%03d' "$i")
+    [[ "$existing" == *" e2e-pv-$name "* ]] && continue
+    printf -- '---\n%s\n' "${tpl//__INDEX__/$name}" >>"$batch_dir/batch-$((i % 4)).yaml"
+  done
+  for b in "$batch_dir"/batch-*.yaml; do
+    [[ -f "$b" ]] || continue
+    k create -f "$b" >/dev/null 2>"$b.err" &
+    pids+=($!)
+  done
+  for b in "${pids[@]}"; do wait "$b" || true; done
+  cat "$batch_dir"/*.err >&2 2>/dev/null || true
+  rm -rf "$batch_dir"
+  local n
+  n=$(k get pv -l "$POOL_LABEL" -o name | wc -l)
+  ((n >= PV_COUNT)) || die "only $n of $PV_COUNT PersistentVolumes exist"
+}
+
+cmd_up() {
+  if use_existing; then
+    local cfg
+    cfg=$(kubeconfig_path)
+    log "E2E_USE_EXISTING_CLUSTER=1: using the cluster of KUBECONFIG=$cfg; not creating one"
+    if command -v kubectl >/dev/null 2>&1 && ! k get --raw /readyz --request-timeout=5s >/dev/null 2>&1; then
+      log "warning: that cluster does not answer /readyz"
+    fi
+    printf '%s\n' "$cfg"
+    return 0
+  fi
+  require_kubectl
+  local start=$SECONDS
+  phase "tools" ensure_tools
+  if cluster_exists && [[ "${E2E_FRESH_CLUSTER:-0}" != 1 ]] && cluster_healthy; then
+    log "cluster $CLUSTER_NAME is already up; reusing it (E2E_FRESH_CLUSTER=1 recreates it)"
+  else
+    if cluster_exists; then
+      log "cluster $CLUSTER_NAME exists but is not healthy (or E2E_FRESH_CLUSTER=1): recreating it"
+      cmd_down
+    fi
+    phase "kwokctl create cluster" create_cluster
+  fi
+  phase "nodes ($NODE_COUNT)" add_nodes
+  phase "controllers" wait_controllers
+  phase "storage (StorageClass standard, $PV_COUNT x $PV_CAPACITY PVs, $BINDING_MODE)" apply_storage
+  log "cluster $CLUSTER_NAME is up ($(k version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\(v1[^"]*\)".*/\1/p' | tail -1)) in $((SECONDS - start))s"
+  log "kubeconfig: $OWN_KUBECONFIG   (export KUBECONFIG=\$(e2e/cluster.sh kubeconfig))"
+  kubeconfig_path
+}
+
+# ---------------------------------------------------------------------------------------------
+
+# our_pids: pids of processes started for this cluster that are still alive. The pid files are
+# kwokctl's; a pid counts only while its command line still names this cluster's directory.
+our_pids() {
+  local f pid
+  for f in "$CLUSTER_DIR"/pids/*.pid; do
+    [[ -f "$f" ]] || continue
+    pid=$(tr -dc '0-9' <"$f")
+    [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || continue
+    if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$CLUSTER_DIR"; then
+      printf '%s\n' "$pid"
+    fi
+  done
+}
+
+cmd_down() {
+  if use_existing; then
+    log "E2E_USE_EXISTING_CLUSTER=1: leaving the cluster of KUBECONFIG=${KUBECONFIG:-} alone"
+    return 0
+  fi
+  local start=$SECONDS
+  if ! cluster_exists && [[ ! -d "$CLUSTER_DIR" ]]; then
+    rm -f "$OWN_KUBECONFIG"
+    log "cluster $CLUSTER_NAME is not up; nothing to do"
+    return 0
+  fi
+  local pids
+  pids=$(our_pids)
+  if command -v kwokctl >/dev/null 2>&1 && cluster_exists; then
+    kwokctl delete cluster --name "$CLUSTER_NAME" --kubeconfig "$OWN_KUBECONFIG" >/dev/null 2>&1 ||
+      log "kwokctl delete cluster failed; stopping the processes directly"
+  fi
+  # Whatever kwokctl left running (or could not stop) is stopped here, by pid.
+  local pid alive i
+  for ((i = 0; i < 50; i++)); do
+    alive=""
+    for pid in $pids; do
+      if [[ -d /proc/$pid ]] && [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]]; then
+        alive+=" $pid"
+      fi
+    done
+    [[ -z "$alive" ]] && break
+    if ((i == 0)); then
+      # shellcheck disable=SC2086
+      kill $alive 2>/dev/null || true
+    elif ((i == 30)); then
+      # shellcheck disable=SC2086
+      kill -9 $alive 2>/dev/null || true
+    fi
+    sleep 0.2
+  done
+  [[ -z "$alive" ]] || die "processes still running after down:$alive"
+  rm -rf "$CLUSTER_DIR" "$OWN_KUBECONFIG"
+  log "cluster $CLUSTER_NAME deleted in $((SECONDS - start))s"
+}
+
+# ---------------------------------------------------------------------------------------------
+
+cmd_recycle_pvs() {
+  require_kubectl
+  local released pv n=0
+  released=$(k get pv -l "$POOL_LABEL" \
+    -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{"\n"}{end}')
+  for pv in $released; do
+    k patch pv "$pv" --type=json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null
+    n=$((n + 1))
+  done
+  local phases
+  phases=$(k get pv -l "$POOL_LABEL" -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' |
+    sort | uniq -c | awk '{printf "%s%s=%s", sep, $2, $1; sep=" "}')
+  log "recycled $n Released PV(s); pool now: ${phases:-empty}"
+}
+
+cmd_status() {
+  if ! use_existing; then
+    if ! cluster_exists; then
+      log "cluster $CLUSTER_NAME is not up"
+      return 1
+    fi
+    local f
+    for f in "$CLUSTER_DIR"/pids/*.pid; do
+      [[ -f "$f" ]] && printf '%-28s pid %s\n' "$(basename "$f" .pid)" "$(cat "$f")"
+    done
+  fi
+  k get nodes
+  cmd_recycle_pvs_dry
+}
+
+cmd_recycle_pvs_dry() {
+  k get pv -l "$POOL_LABEL" -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | sort | uniq -c
+}
+
+usage() {
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  kubeconfig) kubeconfig_path ;;
+  recycle-pvs) cmd_recycle_pvs ;;
+  status) cmd_status ;;
+  -h | --help | help) usage ;;
+  *)
+    usage >&2
+    die "unknown command '${1:-}' (expected up, down, kubeconfig, recycle-pvs or status)"
+    ;;
+esac

@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# Installs everything e2e/cluster.sh needs into $TOOLS_BIN ($HOME/.cache/stateful-apps/bin):
+#   etcd                        built from go.etcd.io/etcd/server/v3 (tools/go/etcd)
+#   kube-apiserver, kube-controller-manager, kube-scheduler
+#                               built from k8s.io/kubernetes (wrapper module tools/go/kubernetes)
+#   kwok, kwokctl               built from sigs.k8s.io/kwok (tools/go/kwok)
+#   helm                        built from helm.sh/helm/v3 (tools/go/helm)
+#   actionlint                  built from github.com/rhysd/actionlint (tools/go/actionlint)
+#   kubectl                     the one on PATH is used; built from k8s.io/kubernetes only if
+#                               there is none (or BUILD_KUBECTL=1)
+#
+# Idempotent: every tool has a stamp file recording what it was built from (version, wrapper
+# go.mod/go.sum, build flags). A tool whose binary and stamp are current is skipped, so a second
+# run takes about a second and never calls the go command.
+#
+# Usage: tools/setup-cluster-tools.sh [TOOL...]     (default: all; names as listed above,
+#                                                    "kubernetes" = the three control-plane binaries)
+# Env:   FORCE=1          rebuild even if current
+#        BUILD_KUBECTL=1  build kubectl v$KUBERNETES_VERSION even though one is on PATH
+set -euo pipefail
+
+# shellcheck source=lib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+GO_WRAPPERS="$TOOLS_DIR/go"
+STAMP_DIR="$TOOLS_BIN/.stamps"
+mkdir -p "$STAMP_DIR"
+
+# Bump when the way binaries are built changes, so caches built the old way are redone.
+BUILD_RECIPE=1
+
+export CGO_ENABLED=0
+case " ${GOFLAGS:-} " in *" -buildvcs=false "*) ;; *) export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false" ;; esac
+
+# ---------------------------------------------------------------------------------------------
+# stamp helpers
+
+# stamp_value NAME WRAPPER_DIR EXTRA...: a string that changes whenever the tool must be rebuilt.
+stamp_value() {
+  local name=$1 dir=$2; shift 2
+  local sums=""
+  if [[ -n "$dir" ]]; then
+    sums=$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-16)
+  fi
+  printf 'recipe=%s tool=%s wrapper=%s %s\n' "$BUILD_RECIPE" "$name" "$sums" "$*"
+}
+
+# is_current NAME STAMP BINARY...: true if every binary exists and NAME's stamp equals STAMP.
+is_current() {
+  local name=$1 want=$2; shift 2
+  [[ "${FORCE:-0}" == 1 ]] && return 1
+  local b
+  for b in "$@"; do [[ -x "$TOOLS_BIN/$b" ]] || return 1; done
+  [[ -f "$STAMP_DIR/$name" && "$(cat "$STAMP_DIR/$name")" == "$want" ]]
+}
+
+write_stamp() { printf '%s\n' "$2" >"$STAMP_DIR/$1"; }
+
+# on_path_at_version NAME WANT ARGS...: true if a NAME outside $TOOLS_BIN is on PATH and the
+# output of `NAME ARGS...` contains WANT; then that one is used instead of building another.
+on_path_at_version() {
+  local name=$1 want=$2; shift 2
+  local p
+  p=$(PATH=${PATH//"$TOOLS_BIN:"/} command -v "$name" 2>/dev/null) || return 1
+  if "$p" "$@" 2>/dev/null | grep -qF -- "$want"; then
+    log "$name: using $p ($want) from PATH"
+    return 0
+  fi
+  return 1
+}
+
+require_go() {
+  command -v go >/dev/null 2>&1 || die "the go command is not on PATH; it is needed to build $1"
+}
+
+# go_build_into [--rename FROM=TO] WRAPPER_DIR LDFLAGS PKG...: builds the packages in one
+# `go build` (shared packages compile once) into a temporary directory, then moves the binaries
+# into $TOOLS_BIN so an interrupted build never leaves a half-written binary behind.
+go_build_into() {
+  local rename=""
+  if [[ "$1" == --rename ]]; then rename=$2; shift 2; fi
+  local dir=$1 ldflags=$2; shift 2
+  require_go "$*"
+  local out
+  out=$(mktemp -d "$TOOLS_BIN/.build.XXXXXX")
+  # shellcheck disable=SC2064
+  trap "rm -rf '$out'; trap - RETURN" RETURN
+  log "go build ($(basename "$dir")): $*"
+  (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$out/" "$@") ||
+    die "go build failed in $dir for: $*"
+  if [[ -n "$rename" ]]; then
+    mv "$out/${rename%%=*}" "$out/${rename#*=}" || die "go build did not produce ${rename%%=*}"
+  fi
+  local f
+  for f in "$out"/*; do
+    mv -f "$f" "$TOOLS_BIN/"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# etcd, built from go.etcd.io/etcd/server/v3 (tools/go/etcd pins the version).
+# Not Debian's etcd-server package (3.4.23): it lacks the watch-progress requests the API server
+# needs to serve watch-list streams (etcd >= 3.4.31/3.5.13), so client-go 0.36 reflectors in kwok
+# fail their watches and re-list on a back-off; simulated pods then take 10-40 s to turn Ready.
+
+install_etcd() {
+  local v ld want
+  v=$(awk '$1 == "require" && $2 == "go.etcd.io/etcd/server/v3" {print $3}' "$GO_WRAPPERS/etcd/go.mod")
+  [[ -n "$v" ]] || die "etcd: tools/go/etcd/go.mod has no 'require go.etcd.io/etcd/server/v3 vX.Y.Z' line"
+  ld="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$v"
+  want=$(stamp_value etcd "$GO_WRAPPERS/etcd" "version=$v ldflags=$ld")
+  if is_current etcd "$want" etcd; then
+    log "etcd: up to date ($v)"
+    return 0
+  fi
+  # The module's root package is etcd's main package; `go build` names that binary "server".
+  phase "build etcd" go_build_into --rename server=etcd "$GO_WRAPPERS/etcd" "$ld" go.etcd.io/etcd/server/v3
+  local got
+  got=$("$TOOLS_BIN/etcd" --version | head -1)
+  [[ "$got" == "etcd Version: ${v#v}" ]] || die "etcd --version says '$got', expected 'etcd Version: ${v#v}'"
+  write_stamp etcd "$want"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Kubernetes control plane (+ kubectl when needed), one `go build` for all binaries.
+
+kube_ldflags() {
+  # What hack/lib/version.sh sets; kwokctl reads `kube-apiserver --version` to pick its flags.
+  local v="v$KUBERNETES_VERSION" major minor ld="-s -w" p
+  major=${KUBERNETES_VERSION%%.*}
+  minor=${KUBERNETES_VERSION#*.}; minor=${minor%%.*}
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $p.gitVersion=$v -X $p.gitMajor=$major -X $p.gitMinor=$minor"
+    ld+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  printf '%s' "$ld"
+}
+
+# kubectl_on_path_ok: a kubectl other than ours is on PATH and reports a client version.
+kubectl_on_path_ok() {
+  local k
+  k=$(PATH=${PATH//"$TOOLS_BIN:"/} command -v kubectl 2>/dev/null) || return 1
+  "$k" version --client >/dev/null 2>&1
+}
+
+install_kubernetes() {
+  local bins=(kube-apiserver kube-controller-manager kube-scheduler)
+  local pkgs=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+    k8s.io/kubernetes/cmd/kube-scheduler)
+  local want_kubectl=0
+  if [[ "${BUILD_KUBECTL:-0}" == 1 ]] || ! kubectl_on_path_ok; then
+    want_kubectl=1
+    bins+=(kubectl)
+    pkgs+=(k8s.io/kubernetes/cmd/kubectl)
+  fi
+  local ld want
+  ld=$(kube_ldflags)
+  want=$(stamp_value kubernetes "$GO_WRAPPERS/kubernetes" "version=$KUBERNETES_VERSION kubectl=$want_kubectl ldflags=$ld")
+  if is_current kubernetes "$want" "${bins[@]}"; then
+    log "kubernetes: up to date (${bins[*]} v$KUBERNETES_VERSION)"
+    return 0
+  fi
+  grep -q "k8s.io/kubernetes v$KUBERNETES_VERSION\$" "$GO_WRAPPERS/kubernetes/go.mod" ||
+    die "tools/go/kubernetes/go.mod does not require k8s.io/kubernetes v$KUBERNETES_VERSION (versions.env); update the wrapper (require + replace lines) and run go mod tidy there"
+  log "kubernetes: building ${bins[*]} v$KUBERNETES_VERSION (the slow one: 10-25 min on 2 cores when cold)"
+  phase "build kubernetes" go_build_into "$GO_WRAPPERS/kubernetes" "$ld" "${pkgs[@]}"
+  local got
+  got=$("$TOOLS_BIN/kube-apiserver" --version)
+  [[ "$got" == "Kubernetes v$KUBERNETES_VERSION" ]] || die "kube-apiserver --version says '$got', expected 'Kubernetes v$KUBERNETES_VERSION'"
+  if [[ $want_kubectl == 0 ]]; then rm -f "$TOOLS_BIN/kubectl"; fi
+  write_stamp kubernetes "$want"
+}
+
+# ---------------------------------------------------------------------------------------------
+
+install_kwok() {
+  local ld="-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=v$KUBERNETES_VERSION"
+  local want
+  want=$(stamp_value kwok "$GO_WRAPPERS/kwok" "version=$KWOK_VERSION ldflags=$ld")
+  if is_current kwok "$want" kwok kwokctl; then
+    log "kwok: up to date (kwok, kwokctl v$KWOK_VERSION)"
+    return 0
+  fi
+  grep -q "sigs.k8s.io/kwok v$KWOK_VERSION\$" "$GO_WRAPPERS/kwok/go.mod" ||
+    die "tools/go/kwok/go.mod does not require sigs.k8s.io/kwok v$KWOK_VERSION (versions.env)"
+  phase "build kwok" go_build_into "$GO_WRAPPERS/kwok" "$ld" sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl
+  write_stamp kwok "$want"
+}
+
+install_helm() {
+  # As helm's Makefile: version, and the Kubernetes version that `helm template`/`helm lint`
+  # assume (.Capabilities.KubeVersion) derived from the client-go it is built with.
+  local cg major minor ld want
+  cg=$(awk '$1 == "k8s.io/client-go" {print $2}' "$GO_WRAPPERS/helm/go.mod")
+  [[ "$cg" =~ ^v0\.([0-9]+)\. ]] || die "helm: cannot read the k8s.io/client-go version from tools/go/helm/go.mod"
+  major=1 minor=${BASH_REMATCH[1]}
+  ld="-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  ld+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=$major -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor"
+  ld+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$major -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor"
+  want=$(stamp_value helm "$GO_WRAPPERS/helm" "version=$HELM_VERSION ldflags=$ld")
+  if is_current helm "$want" helm; then
+    log "helm: up to date (v$HELM_VERSION)"
+    return 0
+  fi
+  on_path_at_version helm "v$HELM_VERSION" version --short && return 0
+  grep -q "helm.sh/helm/v3 v$HELM_VERSION\$" "$GO_WRAPPERS/helm/go.mod" ||
+    die "tools/go/helm/go.mod does not require helm.sh/helm/v3 v$HELM_VERSION (versions.env)"
+  phase "build helm" go_build_into "$GO_WRAPPERS/helm" "$ld" helm.sh/helm/v3/cmd/helm
+  write_stamp helm "$want"
+}
+
+install_actionlint() {
+  local want
+  want=$(stamp_value actionlint "$GO_WRAPPERS/actionlint" "version=$ACTIONLINT_VERSION")
+  if is_current actionlint "$want" actionlint; then
+    log "actionlint: up to date (v$ACTIONLINT_VERSION)"
+    return 0
+  fi
+  on_path_at_version actionlint "$ACTIONLINT_VERSION" -version && return 0
+  grep -q "github.com/rhysd/actionlint v$ACTIONLINT_VERSION\$" "$GO_WRAPPERS/actionlint/go.mod" ||
+    die "tools/go/actionlint/go.mod does not require github.com/rhysd/actionlint v$ACTIONLINT_VERSION (versions.env)"
+  # actionlint reads its version from the module build info, so no -X is needed.
+  phase "build actionlint" go_build_into "$GO_WRAPPERS/actionlint" "-s -w" github.com/rhysd/actionlint/cmd/actionlint
+  write_stamp actionlint "$want"
+}
+
+# ---------------------------------------------------------------------------------------------
+
+main() {
+  local tools=("$@") t
+  [[ ${#tools[@]} -gt 0 ]] || tools=(etcd kubernetes kwok helm actionlint)
+  local start=$SECONDS
+  for t in "${tools[@]}"; do
+    case "$t" in
+      etcd) phase "etcd" install_etcd ;;
+      kubernetes | kube-apiserver | kube-controller-manager | kube-scheduler | kubectl) phase "kubernetes" install_kubernetes ;;
+      kwok | kwokctl) phase "kwok" install_kwok ;;
+      helm) phase "helm" install_helm ;;
+      actionlint) phase "actionlint" install_actionlint ;;
+      *) die "unknown tool '$t' (known: etcd kubernetes kwok helm actionlint)" ;;
+    esac
+  done
+  log "cluster tools ready in $TOOLS_BIN ($((SECONDS - start))s total)"
+}
+
+main "$@"
