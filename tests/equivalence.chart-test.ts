@@ -111,7 +111,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
         replicas: 4,
         updateStrategy: { type: "RollingUpdate", partition: 3, maxUnavailable: 2 },
         env: { B_FLAG: true, A_NUM: 7, C_TEXT: "x y" },
-        resources: { requests: { cpu: "1", memory: "100Mi", "ephemeral-storage": "1Gi" }, limits: { memory: "1Gi" } },
+        resources: { requests: { cpu: "1", memory: "100Mi", "ephemeral-storage": "1Gi" }, limits: { cpu: "2", memory: "1Gi" } },
         pvcRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Delete" },
     },
 };
