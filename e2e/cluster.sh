@@ -293,10 +293,10 @@ cmd_status() {
     done
   fi
   k get nodes
-  cmd_recycle_pvs_dry
+  pv_pool_summary
 }
 
-cmd_recycle_pvs_dry() {
+pv_pool_summary() {
   k get pv -l "$POOL_LABEL" -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | sort | uniq -c
 }
 
