@@ -212,14 +212,13 @@ cmd_up() {
 # our_pids: pids of processes started for this cluster that are still alive. The pid files are
 # kwokctl's; a pid counts only while its command line still names this cluster's directory.
 our_pids() {
-  local f pid
+  local f pid cmdline
   for f in "$CLUSTER_DIR"/pids/*.pid; do
     [[ -f "$f" ]] || continue
     pid=$(tr -dc '0-9' <"$f")
     [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || continue
-    if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$CLUSTER_DIR"; then
-      printf '%s\n' "$pid"
-    fi
+    cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+    if [[ "$cmdline" == *"$CLUSTER_DIR"* ]]; then printf '%s\n' "$pid"; fi
   done
 }
 

@@ -64,8 +64,10 @@ on_path_at_version() {
   local name=$1 want=$2; shift 2
   local p
   p=$(PATH=${PATH//"$TOOLS_BIN:"/} command -v "$name" 2>/dev/null) || return 1
-  local line
-  line=$("$p" "$@" 2>/dev/null | grep -F -m1 -- "$want") || return 1
+  local out line
+  # Output captured first: grep -m1 on a pipe can SIGPIPE the tool, failing under pipefail.
+  out=$("$p" "$@" 2>/dev/null) || true
+  line=$(grep -F -m1 -- "$want" <<<"$out") || return 1
   log "$name: using $p from PATH ($line)"
 }
 
@@ -119,7 +121,8 @@ install_etcd() {
   # The module's root package is etcd's main package; `go build` names that binary "server".
   phase "build etcd" go_build_into --rename server=etcd "$GO_WRAPPERS/etcd" "$ld" go.etcd.io/etcd/server/v3
   local got
-  got=$("$TOOLS_BIN/etcd" --version | head -1)
+  got=$("$TOOLS_BIN/etcd" --version)
+  got=${got%%$'\n'*}
   [[ "$got" == "etcd Version: ${v#v}" ]] || die "etcd --version says '$got', expected 'etcd Version: ${v#v}'"
   write_stamp etcd "$want"
 }
