@@ -110,6 +110,9 @@ function containerEnv(app: AppSettings): k8s.types.input.core.v1.EnvVar[] {
     ];
 }
 
+/** StatefulSet spec fields the API server refuses to update in place: changing them replaces it. */
+export const STATEFULSET_REPLACING_FIELDS = ["spec.volumeClaimTemplates", "spec.podManagementPolicy"] as const;
+
 export function statefulSet(app: AppSettings, namespace: pulumi.Input<string>): k8s.apps.v1.StatefulSetArgs {
     return {
         metadata: metadata(app, namespace, app.name, statefulSetAnnotations(app)),

@@ -37,6 +37,11 @@ export class StatefulApp extends pulumi.ComponentResource {
             parent: this,
             // Pods need their ServiceAccount and Secret at admission/start, and their stable DNS names.
             dependsOn: [namespace, serviceAccount, secret, this.headlessService],
+            // Kubernetes rejects in-place changes of these fields; say so to the engine rather than
+            // rely on the provider version's own list. The name is fixed (so the new StatefulSet
+            // finds the old PVCs), hence delete first; the orphan annotation keeps the pods.
+            replaceOnChanges: [...manifests.STATEFULSET_REPLACING_FIELDS],
+            deleteBeforeReplace: true,
         });
         if (app.replicas > 1) {
             new k8s.policy.v1.PodDisruptionBudget(app.name, manifests.podDisruptionBudget(app, ns), child);

@@ -84,6 +84,13 @@ describe("deploy methods", () => {
             assert.strictEqual(run.get(T.statefulSet, "python-app").inputs.metadata.annotations["pulumi.com/deletionPropagationPolicy"], "orphan");
         });
 
+        it("a storage or pod-management-policy change replaces the StatefulSet, deleting the old one first", async () => {
+            const run = await runProgram(loadStackFile("dev"), "dev");
+            const opts = run.get(T.statefulSet, "js-app").opts;
+            assert.deepStrictEqual(opts.replaceOnChanges, ["spec.volumeClaimTemplates", "spec.podManagementPolicy"]);
+            assert.strictEqual(opts.deleteBeforeReplace, true);
+        });
+
         it("the StatefulSet waits for its ServiceAccount, Secret and headless Service", async () => {
             const run = await runProgram(loadStackFile("dev"), "dev");
             const deps = run.get(T.statefulSet, "python-app").opts.dependsOn as any[];
