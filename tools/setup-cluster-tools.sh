@@ -111,7 +111,8 @@ go_build_into() {
 install_etcd() {
   local v ld want
   v=$(awk '$1 == "require" && $2 == "go.etcd.io/etcd/server/v3" {print $3}' "$GO_WRAPPERS/etcd/go.mod")
-  [[ -n "$v" ]] || die "etcd: tools/go/etcd/go.mod has no 'require go.etcd.io/etcd/server/v3 vX.Y.Z' line"
+  [[ "$v" == "v$ETCD_VERSION" ]] ||
+    die "tools/go/etcd/go.mod requires go.etcd.io/etcd/server/v3 '$v', not v$ETCD_VERSION (versions.env)"
   ld="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$v"
   want=$(stamp_value etcd "$GO_WRAPPERS/etcd" "version=$v ldflags=$ld")
   if is_current etcd "$want" etcd; then
