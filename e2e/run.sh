@@ -3,6 +3,7 @@
 # end-to-end scenarios with the real Pulumi engine and providers, always tear the cluster down.
 #   E2E_USE_EXISTING_CLUSTER=1 KUBECONFIG=~/.kube/config npm run test:e2e   # your own cluster
 #   E2E_STACKS=dev E2E_METHODS=raw npm run test:e2e                          # a subset of scenario 1
+#   E2E_GREP='prod stack' npm run test:e2e                                    # only matching scenarios
 # Previews and command logs are kept in .e2e-artifacts/.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../tools/lib.sh"
@@ -23,4 +24,4 @@ trap teardown EXIT
 KUBECONFIG="$(phase "cluster up" "$PROJECT_DIR/e2e/cluster.sh" up)"
 export KUBECONFIG
 rm -rf .e2e-artifacts
-phase "scenarios" npx mocha --config .mocharc.e2e.json
+phase "scenarios" npx mocha --config .mocharc.e2e.json ${E2E_GREP:+--grep "$E2E_GREP"}

@@ -1,7 +1,7 @@
 // Scenarios 3, 5, 6, 7, 8 and 9 on one running dev stack (raw mode): pod deletion, Pod
 // Security enforcement, bad config, storage resize, scale to 0 and back, OnDelete updates.
 import * as assert from "assert";
-import { clone, eventually, kubectl, kubectlJson, loadShippedConfig, pods, previewSteps, pvcs, readyPods, Stack, cleanupNamespace } from "./harness";
+import { clone, deletePodAndAwaitReplacement, eventually, kubectl, kubectlJson, loadShippedConfig, pods, previewSteps, pvcs, readyPods, Stack, cleanupNamespace } from "./harness";
 
 const NS = "e2e-lifecycle";
 const APP = "python-app";
@@ -26,10 +26,7 @@ describe("running dev stack (raw)", function () {
     it("scenario 6: a deleted pod comes back with the same name and the same PVC", async () => {
         await eventually("2 ready pods", () => readyPods(NS, APP).length === 2);
         const before = uidsByName(pvcs(NS, APP));
-        const oldPod = pods(NS, APP)[1];
-        kubectl(["delete", "pod", oldPod.metadata.name, "-n", NS, "--wait=true"]);
-        const newPod = await eventually("pod 1 recreated and ready", () =>
-            readyPods(NS, APP).find((p) => p.metadata.name === `${APP}-1` && p.metadata.uid !== oldPod.metadata.uid));
+        const newPod = await deletePodAndAwaitReplacement(NS, APP, `${APP}-1`);
         assert.strictEqual(newPod.spec.volumes.find((v: any) => v.name === "data").persistentVolumeClaim.claimName, `data-${APP}-1`);
         assert.deepStrictEqual(uidsByName(pvcs(NS, APP)), before);
     });
@@ -130,10 +127,7 @@ describe("running dev stack (raw)", function () {
         assert.deepStrictEqual(pods(NS, APP).map(image), [oldImage, oldImage]);
 
         const claimUid = pvcs(NS, APP)[0].metadata.uid;
-        const pod0 = pods(NS, APP)[0];
-        kubectl(["delete", "pod", `${APP}-0`, "-n", NS, "--wait=true"]);
-        const back = await eventually("pod 0 back", () =>
-            readyPods(NS, APP).find((p) => p.metadata.name === `${APP}-0` && p.metadata.uid !== pod0.metadata.uid));
+        const back = await deletePodAndAwaitReplacement(NS, APP, `${APP}-0`);
         assert.strictEqual(image(back), newImage);
         assert.strictEqual(image(pods(NS, APP)[1]), oldImage);
         assert.strictEqual(pvcs(NS, APP)[0].metadata.uid, claimUid);

@@ -133,7 +133,7 @@ export function kubectlJson(args: string[]): any {
 
 export function kubectl(args: string[], opts: { allowFailure?: boolean; input?: string } = {}): string {
     try {
-        return execFileSync("kubectl", args, { encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], input: opts.input });
+        return execFileSync("kubectl", args, { encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], input: opts.input, timeout: 120000 });
     } catch (e: any) {
         if (opts.allowFailure) {
             return `${e.stdout ?? ""}${e.stderr ?? ""}`;
@@ -180,6 +180,18 @@ export function pvcs(ns: string, app: string): any[] {
     return kubectlJson(["get", "pvc", "-n", ns]).items
         .filter((p: any) => p.metadata.name.startsWith(`data-${app}-`))
         .sort((a: any, b: any) => a.metadata.name.localeCompare(b.metadata.name, "en", { numeric: true }));
+}
+
+/**
+ * Deletes a pod and returns once the StatefulSet has re-created it (new UID) and it is ready.
+ * Not `kubectl delete --wait`: kwok deletes and the controller re-creates a pod within
+ * milliseconds, and kubectl 1.32's wait then never sees the deletion.
+ */
+export async function deletePodAndAwaitReplacement(ns: string, app: string, name: string): Promise<any> {
+    const old = kubectlJson(["get", "pod", name, "-n", ns]);
+    kubectl(["delete", "pod", name, "-n", ns, "--wait=false"]);
+    return eventually(`${name} re-created and ready`, () =>
+        readyPods(ns, app).find((p) => p.metadata.name === name && p.metadata.uid !== old.metadata.uid));
 }
 
 export const readyPods = (ns: string, app: string) =>
