@@ -1,6 +1,7 @@
 // Raw mode: one app as plain Kubernetes resources declared through Pulumi.
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import * as random from "@pulumi/random";
 import { AppSettings } from "./config";
 import * as manifests from "./manifests";
 import { adminTokenSecret, appOutputs, AppOutputs, volumeResizePatches } from "./appResources";
@@ -33,7 +34,17 @@ export class StatefulApp extends pulumi.ComponentResource {
         const serviceAccount = new k8s.core.v1.ServiceAccount(app.name, manifests.serviceAccount(app, ns), child);
         this.headlessService = new k8s.core.v1.Service(`${app.name}-headless`, manifests.headlessService(app, ns), child);
         this.service = new k8s.core.v1.Service(app.name, manifests.clientService(app, ns), child);
-        this.statefulSet = new k8s.apps.v1.StatefulSet(app.name, manifests.statefulSet(app, ns), {
+        // A new id whenever a setting that forces replacement changes. It is unknown during that
+        // preview, which makes the Kubernetes provider skip its server-side dry run of the
+        // replacement: the buildable provider (≈ v4.25, before the fix of pulumi-kubernetes#4328)
+        // would dry-run it as an update of the live StatefulSet, which the API server forbids.
+        const replacementId = new random.RandomId(
+            `${app.name}-replacement`,
+            { byteLength: 4, keepers: manifests.replacingSettings(app) },
+            { parent: this },
+        );
+        const stsArgs = manifests.statefulSet(app, ns, { [manifests.REPLACEMENT_ID_ANNOTATION]: replacementId.hex });
+        this.statefulSet = new k8s.apps.v1.StatefulSet(app.name, stsArgs, {
             parent: this,
             // Pods need their ServiceAccount and Secret at admission/start, and their stable DNS names.
             dependsOn: [namespace, serviceAccount, secret, this.headlessService],

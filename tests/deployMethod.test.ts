@@ -91,6 +91,23 @@ describe("deploy methods", () => {
             assert.strictEqual(opts.deleteBeforeReplace, true);
         });
 
+        it("the StatefulSet carries a replacement id that changes exactly with the settings that force replacement", async () => {
+            const id = async (change: Record<string, unknown>) => {
+                const config = clone(loadStackFile("dev"));
+                Object.assign(appsOf(config)["python-app"], change);
+                const run = await runProgram(config, "dev");
+                return run.get(T.statefulSet, "python-app").inputs.metadata.annotations["stateful-apps.dev/replacement-id"];
+            };
+            const base = await id({});
+            assert.ok(base);
+            for (const change of [{ storageSize: "1Gi" }, { storageClass: "fast" }, { accessModes: ["ReadWriteOncePod"] }, { podManagementPolicy: "OrderedReady" }]) {
+                assert.notStrictEqual(await id(change), base, JSON.stringify(change));
+            }
+            for (const change of [{ replicas: 4 }, { image: "x:2" }, { env: { A: "1" } }]) {
+                assert.strictEqual(await id(change), base, JSON.stringify(change));
+            }
+        });
+
         it("the StatefulSet waits for its ServiceAccount, Secret and headless Service", async () => {
             const run = await runProgram(loadStackFile("dev"), "dev");
             const deps = run.get(T.statefulSet, "python-app").opts.dependsOn as any[];

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
+import { REPLACEMENT_ID_ANNOTATION } from "../components/manifests";
 import { appsOf, clone, loadStackFile, PROJECT_DIR, runProgram, runProgramExpectingError, SHIPPED_STACKS, T } from "./harness";
 
 const HELM = process.env.HELM ?? "helm";
@@ -23,7 +24,9 @@ type K8sObject = { apiVersion: string; kind: string; metadata: any; [key: string
  * 2. Label `helm.sh/chart`: Helm's chart-version label, raw mode has no chart.
  * 3. Annotations `pulumi.com/*`: instructions to Pulumi's Kubernetes provider (await, deletion
  *    propagation); in helm mode Helm does the awaiting and Pulumi never sees these objects.
- * 4. An `annotations` map left empty by 3 is removed.
+ * 4. Annotation `stateful-apps.dev/replacement-id`: raw mode's marker that makes a StatefulSet
+ *    replacement previewable with the buildable provider (components/statefulApp.ts).
+ * 5. An `annotations` map left empty by 3 and 4 is removed.
  * Nothing else is touched: names, namespaces, specs, values and their types must be identical.
  */
 export function normalise(obj: K8sObject): K8sObject {
@@ -38,7 +41,7 @@ export function normalise(obj: K8sObject): K8sObject {
         }
         if (node.annotations) {
             for (const key of Object.keys(node.annotations)) {
-                if (key.startsWith("pulumi.com/")) {
+                if (key.startsWith("pulumi.com/") || key === REPLACEMENT_ID_ANNOTATION) {
                     delete node.annotations[key];
                 }
             }

@@ -43,6 +43,7 @@ export const T = {
     pvcPatch: "kubernetes:core/v1:PersistentVolumeClaimPatch",
     release: "kubernetes:helm.sh/v3:Release",
     randomPassword: "random:index/randomPassword:RandomPassword",
+    randomId: "random:index/randomId:RandomId",
     rawApp: "stateful-apps:index:StatefulApp",
     helmApp: "stateful-apps:index:HelmStatefulApp",
 } as const;
@@ -84,6 +85,9 @@ export async function runProgram(
                 const state = { ...args.inputs };
                 if (args.type === T.randomPassword) {
                     state.result = `${MOCK_TOKEN_PREFIX}${args.name}`;
+                }
+                if (args.type === T.randomId) {
+                    state.hex = `hex-of-${JSON.stringify(args.inputs.keepers)}`;
                 }
                 resources.push({ type: args.type, name: args.name, inputs: args.inputs, opts: optsByUrnName.get(`${args.type}::${args.name}`) ?? {} });
                 return { id: `${args.name}-id`, state };

@@ -28,7 +28,7 @@ describe("prod stack (raw)", function () {
         stack.setPath("apps.python-app.replicas", "5");
         const text = stack.preview([], "prod-preview-replicas-3-to-5").output;
         fs.writeFileSync(path.join(ARTIFACTS_DIR, "pr-preview-replicas-3-to-5.txt"), text);
-        assert.match(text, /~ .*kubernetes:apps\/v1:StatefulSet.*python-app.*update/);
+        assert.match(text, /~ kubernetes:apps\/v1:StatefulSet: \(update\)\s*\n\s*\[id=e2e-prod\/python-app\]/);
         assert.match(text, /replicas\s*:\s*3 => 5/);
 
         const steps = previewSteps(stack, "prod-preview-replicas-json").filter((s) => s.op !== "same");
