@@ -6,6 +6,14 @@ import * as random from "@pulumi/random";
 import { AppSettings } from "./config";
 import { ADMIN_TOKEN_KEY, commonLabels, headlessServiceName, podDnsNames, pvcName, serviceUrl } from "./manifests";
 
+/** What both app components take. */
+export interface AppComponentArgs {
+    /** Validated settings of this app (components/config.ts). */
+    app: AppSettings;
+    /** The namespace to deploy into; created by the program. */
+    namespace: k8s.core.v1.Namespace;
+}
+
 /** What the stack exports for each app. */
 export interface AppOutputs {
     statefulSet: string;

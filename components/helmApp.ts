@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AppSettings } from "./config";
-import { adminTokenSecret, appOutputs, AppOutputs, volumeResizePatches } from "./appResources";
+import { adminTokenSecret, AppComponentArgs, appOutputs, AppOutputs, volumeResizePatches } from "./appResources";
 
 /** Chart path as the Release records it: relative, so state does not depend on the checkout path. */
 export const CHART_PATH = "./charts/stateful-app";
@@ -20,12 +20,7 @@ export function helmValues(app: AppSettings): Record<string, unknown> {
     return { ...settings, adminTokenSecret: name };
 }
 
-export interface HelmStatefulAppArgs {
-    /** Validated settings of this app (components/config.ts). */
-    app: AppSettings;
-    /** The namespace to deploy into; created by the program. */
-    namespace: k8s.core.v1.Namespace;
-}
+export type HelmStatefulAppArgs = AppComponentArgs;
 
 /**
  * The same objects as StatefulApp, deployed as the Helm release `<app>` so `helm list` and

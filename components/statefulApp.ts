@@ -4,14 +4,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { AppSettings } from "./config";
 import * as manifests from "./manifests";
-import { adminTokenSecret, appOutputs, AppOutputs, volumeResizePatches } from "./appResources";
+import { adminTokenSecret, AppComponentArgs, appOutputs, AppOutputs, volumeResizePatches } from "./appResources";
 
-export interface StatefulAppArgs {
-    /** Validated settings of this app (components/config.ts). */
-    app: AppSettings;
-    /** The namespace to deploy into; created by the program. */
-    namespace: k8s.core.v1.Namespace;
-}
+export type StatefulAppArgs = AppComponentArgs;
 
 /**
  * An app as a StatefulSet with per-pod PVCs, a headless Service for stable pod DNS names, a

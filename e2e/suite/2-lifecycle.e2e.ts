@@ -73,10 +73,13 @@ describe("running dev stack (raw)", function () {
         const resized = clone(config);
         resized["stateful-apps:apps"][APP].storageSize = "128Mi";
         stack.writeConfig(resized);
-        const steps = previewSteps(stack, "lifecycle-resize-preview");
-        const sts = steps.filter((s) => s.type === "kubernetes:apps/v1:StatefulSet" && s.name === APP).map((s) => s.op).sort();
-        assert.deepStrictEqual(sts, ["create-replacement", "delete-replaced", "replace"]);
-        assert.deepStrictEqual(steps.filter((s) => s.op === "delete" || (s.op.includes("replace") && s.name !== APP)), []);
+        const steps = previewSteps(stack, "lifecycle-resize-preview").filter((s) => s.op !== "same");
+        assert.deepStrictEqual(steps.map((s) => `${s.op} ${s.type} ${s.name}`).sort(), [
+            "replace kubernetes:apps/v1:StatefulSet python-app",
+            "replace random:index/randomId:RandomId python-app-replacement",
+            "update kubernetes:core/v1:PersistentVolumeClaimPatch data-python-app-0",
+            "update kubernetes:core/v1:PersistentVolumeClaimPatch data-python-app-1",
+        ]);
         stack.up("lifecycle-resize-up");
 
         const live = kubectlJson(["get", "statefulset", APP, "-n", NS]);
