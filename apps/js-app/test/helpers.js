@@ -69,7 +69,12 @@ export function withoutDacOverride() {
 // fresh tmpfs on /tmp, the data dir ($RO_ROOT_DATA) bind-mounted at /mnt.
 const READ_ONLY_ROOT = `set -e
 mount --bind "$RO_ROOT_DATA" /mnt
-mount -t tmpfs -o size=64m,mode=1777 tmpfs /tmp
+# A fresh tmpfs on /tmp would hide a checkout that itself lives under /tmp (as CI's may):
+# then keep the host's /tmp, made a separate (still writable) mount by binding it to itself.
+case "$APP_SRC" in
+  /tmp/*) mount --bind /tmp /tmp ;;
+  *) mount -t tmpfs -o size=64m,mode=1777 tmpfs /tmp ;;
+esac
 mount -o remount,bind,ro /
 exec "$@"
 `;
@@ -84,7 +89,7 @@ export function readOnlyRoot(dataDir) {
   }
   return {
     prefix: ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', READ_ONLY_ROOT, 'sh'],
-    env: { RO_ROOT_DATA: dataDir, DATA_DIR: '/mnt' },
+    env: { RO_ROOT_DATA: dataDir, DATA_DIR: '/mnt', APP_SRC: APP_DIR },
   };
 }
 

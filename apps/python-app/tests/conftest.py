@@ -89,7 +89,12 @@ def without_dac_override() -> list[str]:
 # $RO_ROOT_DATA) bind-mounted read-write at /mnt, the only other writable place.
 _READ_ONLY_ROOT = """set -e
 mount --bind "$RO_ROOT_DATA" /mnt
-mount -t tmpfs -o size=64m,mode=1777 tmpfs /tmp
+# A fresh tmpfs on /tmp would hide a checkout that itself lives under /tmp (as CI's may):
+# then keep the host's /tmp, made a separate (still writable) mount by binding it to itself.
+case "$APP_SRC" in
+  /tmp/*) mount --bind /tmp /tmp ;;
+  *) mount -t tmpfs -o size=64m,mode=1777 tmpfs /tmp ;;
+esac
 mount -o remount,bind,ro /
 exec "$@"
 """
@@ -106,7 +111,7 @@ def read_only_root(data_dir: Path) -> tuple[list[str], dict]:
     if probe.returncode != 0:
         pytest.skip(f"mount namespaces not permitted here: {probe.stderr.decode().strip()}")
     prefix = [unshare, "--mount", "--propagation", "private", "sh", "-c", _READ_ONLY_ROOT, "sh"]
-    return prefix, {"RO_ROOT_DATA": str(data_dir)}
+    return prefix, {"RO_ROOT_DATA": str(data_dir), "APP_SRC": str(Path(__file__).resolve().parent.parent)}
 
 
 @dataclass
