@@ -24,7 +24,7 @@ describe("prod stack (raw)", function () {
         cleanupNamespace(NS);
     });
 
-    it("scenario 2: replicas 3→5 via `pulumi config set --path` previews as an in-place StatefulSet update only", () => {
+    it("scenario 2: replicas 3→5 via `pulumi config set --path` previews as an in-place StatefulSet update plus size patches for the 2 new PVCs; no replace, no delete", () => {
         stack.setPath("apps.python-app.replicas", "5");
         const text = stack.preview([], "prod-preview-replicas-3-to-5").output;
         fs.writeFileSync(path.join(ARTIFACTS_DIR, "pr-preview-replicas-3-to-5.txt"), text);
