@@ -142,7 +142,7 @@ export function kubectl(args: string[], opts: { allowFailure?: boolean; input?: 
     }
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `check` until it returns a truthy value or the timeout passes. */
 export async function eventually<T>(what: string, check: () => T | undefined | false, timeoutMs = 120000): Promise<T> {
@@ -201,17 +201,6 @@ export const readyPods = (ns: string, app: string) =>
 export function cleanupNamespace(ns: string) {
     kubectl(["delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=180s"], { allowFailure: true });
     execFileSync("bash", [path.join(PROJECT_DIR, "e2e", "cluster.sh"), "recycle-pvs"], { stdio: "ignore" });
-}
-
-/** The summary line Pulumi prints, e.g. "~ 1 to update" / "+ 2 to create", as a map op → count. */
-export function changeSummary(output: string): Record<string, number> {
-    const summary: Record<string, number> = {};
-    const re = /^\s*([+~\-]|\+-|-\+)?\s*(\d+) to (create|update|delete|replace)/gm;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(output))) {
-        summary[m[3]] = Number(m[2]);
-    }
-    return summary;
 }
 
 /** The steps of a `pulumi preview --json`: op per resource URN suffix (`type::name`). */
