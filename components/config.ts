@@ -20,6 +20,10 @@ export type PodManagementPolicy = (typeof POD_MANAGEMENT_POLICIES)[number];
 
 export const UPDATE_STRATEGY_TYPES = ["RollingUpdate", "OnDelete"] as const;
 
+/** When the kubelet pulls the image; `Never` runs only images already on the node (locally built). */
+export const IMAGE_PULL_POLICIES = ["Always", "IfNotPresent", "Never"] as const;
+export type ImagePullPolicy = (typeof IMAGE_PULL_POLICIES)[number];
+
 export const RETENTION_ACTIONS = ["Retain", "Delete"] as const;
 export type RetentionAction = (typeof RETENTION_ACTIONS)[number];
 
@@ -54,6 +58,8 @@ export interface AppSettings {
     name: string;
     /** Container image. Required. */
     image: string;
+    /** @default "IfNotPresent" */
+    imagePullPolicy: ImagePullPolicy;
     /** Port the app listens on. @default 8080 */
     port: number;
     /** Number of pods. @default 1 */
@@ -88,7 +94,7 @@ export interface StackSettings {
 
 const TOP_LEVEL_KEYS = ["namespace", "deployMethod", "apps"] as const;
 const APP_KEYS = [
-    "image", "port", "replicas", "storageSize", "storageClass", "accessModes",
+    "image", "imagePullPolicy", "port", "replicas", "storageSize", "storageClass", "accessModes",
     "podManagementPolicy", "updateStrategy", "pvcRetentionPolicy", "resources", "env",
 ] as const;
 
@@ -286,6 +292,7 @@ function validateApp(p: Problems, name: string, userValue: Json, defaults: Recor
     if (typeof v.image !== "string" || v.image.trim() === "" || /\s/.test(v.image)) {
         p.add(`${key}.image`, userValue.image, "a container image reference such as registry.example.com/app:1.0 (required)");
     }
+    p.choice(`${key}.imagePullPolicy`, v.imagePullPolicy, IMAGE_PULL_POLICIES);
     p.integer(`${key}.port`, v.port, 1, 65535);
     p.integer(`${key}.replicas`, v.replicas, 0);
     p.quantity(`${key}.storageSize`, v.storageSize, "a storage size");
@@ -313,6 +320,7 @@ function validateApp(p: Problems, name: string, userValue: Json, defaults: Recor
     return {
         name,
         image: v.image as string,
+        imagePullPolicy: v.imagePullPolicy as ImagePullPolicy,
         port: v.port as number,
         replicas: v.replicas as number,
         storageSize: v.storageSize as string,

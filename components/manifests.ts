@@ -158,7 +158,7 @@ export function statefulSet(
                         {
                             name: "app",
                             image: app.image,
-                            imagePullPolicy: "IfNotPresent",
+                            imagePullPolicy: app.imagePullPolicy,
                             ports: [{ name: "http", containerPort: app.port, protocol: "TCP" }],
                             env: containerEnv(app),
                             resources: { requests: { ...app.resources.requests }, limits: { ...app.resources.limits } },

@@ -23,6 +23,7 @@ describe("deploy methods", () => {
             const run = await runProgram(loadStackFile("staging"), "staging");
             assert.deepStrictEqual(run.get(T.release, "python-app").inputs.values, {
                 image: "ghcr.io/stateful-apps/python-app:0.1.0",
+                imagePullPolicy: "IfNotPresent",
                 port: 5000,
                 replicas: 3,
                 storageSize: "100Mi",

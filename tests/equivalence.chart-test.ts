@@ -110,6 +110,8 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     "OnDelete, 0 replicas, storage class, access modes": {
         updateStrategy: { type: "OnDelete" }, replicas: 0, storageClass: "fast-ssd", accessModes: ["ReadWriteOncePod", "ReadOnlyMany"],
     },
+    "imagePullPolicy Never (a locally built image)": { imagePullPolicy: "Never" },
+    "imagePullPolicy Always": { imagePullPolicy: "Always" },
     "canary partition, maxUnavailable, env of every plain type, custom resources": {
         replicas: 4,
         updateStrategy: { type: "RollingUpdate", partition: 3, maxUnavailable: 2 },
@@ -199,6 +201,7 @@ describe("the chart's values.schema.json rejects what the program rejects", func
         "unknown key (typo)": { replica: 3 },
         "reserved env name": { env: { PORT: "1" } },
         "bad access mode": { accessModes: ["RWO"] },
+        "bad image pull policy": { imagePullPolicy: "never" },
     };
     for (const [what, settings] of Object.entries(invalid)) {
         it(what, async () => {

@@ -133,6 +133,16 @@ const knobs: Knob[] = [
         set: { image: "registry.example.com/python-app:2.0.0" },
         check: (run) => assert.strictEqual(container(run).image, "registry.example.com/python-app:2.0.0"),
     },
+    {
+        knob: "imagePullPolicy: Never → the container never pulls (a locally built image)",
+        set: { imagePullPolicy: "Never" },
+        check: (run) => assert.strictEqual(container(run).imagePullPolicy, "Never"),
+    },
+    {
+        knob: "imagePullPolicy: Always",
+        set: { imagePullPolicy: "Always" },
+        check: (run) => assert.strictEqual(container(run).imagePullPolicy, "Always"),
+    },
 ];
 
 describe("config knobs", () => {
@@ -185,5 +195,6 @@ describe("config knobs", () => {
         assert.deepStrictEqual(spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
         assert.deepStrictEqual(spec.volumeClaimTemplates[0].spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } });
         assert.strictEqual(container(run).ports[0].containerPort, 8080);
+        assert.strictEqual(container(run).imagePullPolicy, "IfNotPresent");
     });
 });

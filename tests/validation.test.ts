@@ -92,7 +92,7 @@ const rules: Rule[] = [
     {
         rule: "unknown app keys (typos) are rejected, listing the allowed keys",
         change: setApp("python-app", { replica: 3 }),
-        messages: ["stateful-apps:apps.python-app.replica: unknown key; allowed keys: image, port, replicas,"],
+        messages: ["stateful-apps:apps.python-app.replica: unknown key; allowed keys: image, imagePullPolicy, port, replicas,"],
     },
     {
         rule: "unknown nested keys are rejected",
@@ -108,6 +108,11 @@ const rules: Rule[] = [
         rule: "image is required",
         change: (c) => { delete appsOf(c)["js-app"].image; },
         messages: ["stateful-apps:apps.js-app.image: got nothing; expected a container image reference"],
+    },
+    {
+        rule: "imagePullPolicy must be Always, IfNotPresent or Never",
+        change: setApp("python-app", { imagePullPolicy: "never" }),
+        messages: ['stateful-apps:apps.python-app.imagePullPolicy: got "never"; expected one of Always, IfNotPresent, Never'],
     },
     {
         rule: "deployMethod must be raw or helm",
