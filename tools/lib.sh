@@ -8,6 +8,10 @@ PROJECT_DIR="$(cd "$TOOLS_DIR/.." && pwd)"
 STATEFUL_APPS_CACHE="${STATEFUL_APPS_CACHE:-$HOME/.cache/stateful-apps}"
 TOOLS_BIN="$STATEFUL_APPS_CACHE/bin"
 mkdir -p "$TOOLS_BIN"
+# The project's Pulumi home: its plugin cache holds the providers built here (one of them from a
+# different source than its version label says), so they must never land in the user's own
+# ~/.pulumi, where every other Pulumi project of theirs would pick them up.
+export PULUMI_HOME="$STATEFUL_APPS_CACHE/pulumi-home"
 case ":$PATH:" in *":$TOOLS_BIN:"*) ;; *) PATH="$TOOLS_BIN:$PATH"; export PATH ;; esac
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything e2e/cluster.sh needs into $TOOLS_BIN ($HOME/.cache/stateful-apps/bin):
 #   etcd                        built from go.etcd.io/etcd/server/v3 (tools/go/etcd)
-#   kube-apiserver, kube-controller-manager, kube-scheduler
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy
 #                               built from k8s.io/kubernetes (wrapper module tools/go/kubernetes)
+#   containerd, containerd-shim-runc-v2, ctr
+#                               built from github.com/containerd/containerd/v2 (tools/go/containerd)
+#   coredns                     a slim CoreDNS built from github.com/coredns/coredns (tools/go/coredns)
+#   pause                       the pod sandbox process (tools/go/pause, our own 30 lines)
+#   debian                      runc, iptables, CNI plugins, buildah, mmdebstrap, conntrack, socat
+#                               from Debian's packages (apt-get), pinned in versions.env
 #   kwok, kwokctl               built from sigs.k8s.io/kwok (tools/go/kwok)
 #   helm                        built from helm.sh/helm/v3 (tools/go/helm)
 #   actionlint                  built from github.com/rhysd/actionlint (tools/go/actionlint)
@@ -14,7 +20,8 @@
 # run takes about a second and never calls the go command.
 #
 # Usage: tools/setup-cluster-tools.sh [TOOL...]     (default: all; names as listed above,
-#                                                    "kubernetes" = the three control-plane binaries)
+#                                                    "kubernetes" = the control-plane and node binaries;
+#                                                    "node" = containerd coredns pause debian)
 # Env:   FORCE=1          rebuild even if current
 #        BUILD_KUBECTL=1  build kubectl v$KUBERNETES_VERSION even though one is on PATH
 set -euo pipefail
@@ -42,7 +49,7 @@ stamp_value() {
   local name=$1 dir=$2; shift 2
   local sums=""
   if [[ -n "$dir" ]]; then
-    sums=$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-16)
+    sums=$(cat "$dir/go.mod" "$dir"/go.sum 2>/dev/null | sha256sum | cut -c1-16)
   fi
   printf 'recipe=%s tool=%s wrapper=%s %s\n' "$BUILD_RECIPE" "$name" "$sums" "$*"
 }
@@ -144,7 +151,7 @@ kube_ldflags() {
 }
 
 install_kubernetes() {
-  local bins=(kube-apiserver kube-controller-manager kube-scheduler)
+  local bins=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
   local ld want
   ld=$(kube_ldflags)
   want=$(stamp_value kubernetes "$GO_WRAPPERS/kubernetes" "version=$KUBERNETES_VERSION ldflags=$ld")
@@ -154,9 +161,8 @@ install_kubernetes() {
   fi
   grep -q "k8s.io/kubernetes v$KUBERNETES_VERSION\$" "$GO_WRAPPERS/kubernetes/go.mod" ||
     die "tools/go/kubernetes/go.mod does not require k8s.io/kubernetes v$KUBERNETES_VERSION (versions.env); update the wrapper (require + replace lines) and run go mod tidy there"
-  log "kubernetes: building ${bins[*]} v$KUBERNETES_VERSION (the slow one: about 5 min on 2 idle cores when cold)"
-  phase "build kubernetes" go_build_into "$GO_WRAPPERS/kubernetes" "$ld" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+  log "kubernetes: building ${bins[*]} v$KUBERNETES_VERSION (the slow one: about 7 min on 2 idle cores when cold)"
+  phase "build kubernetes" go_build_into "$GO_WRAPPERS/kubernetes" "$ld" "${bins[@]/#/k8s.io/kubernetes/cmd/}"
   local got
   got=$("$TOOLS_BIN/kube-apiserver" --version)
   [[ "$got" == "Kubernetes v$KUBERNETES_VERSION" ]] || die "kube-apiserver --version says '$got', expected 'Kubernetes v$KUBERNETES_VERSION'"
@@ -237,10 +243,82 @@ install_actionlint() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The real node's runtime: containerd, CoreDNS, the pause process, and Debian's packages.
+
+# wrapper_requires WRAPPER MODULE VERSION: dies unless the wrapper's go.mod requires MODULE VERSION.
+wrapper_requires() {
+  grep -q "^require $2 $3\$\|^[[:space:]]$2 $3\$" "$GO_WRAPPERS/$1/go.mod" ||
+    die "tools/go/$1/go.mod does not require $2 $3 (versions.env); update it and run go mod tidy there"
+}
+
+install_containerd() {
+  local mod=github.com/containerd/containerd/v2 bins=(containerd containerd-shim-runc-v2 ctr)
+  local ld="-s -w -X $mod/version.Version=v$CONTAINERD_VERSION" want
+  want=$(stamp_value containerd "$GO_WRAPPERS/containerd" "version=$CONTAINERD_VERSION ldflags=$ld")
+  if is_current containerd "$want" "${bins[@]}"; then
+    log "containerd: up to date (v$CONTAINERD_VERSION)"
+    return 0
+  fi
+  wrapper_requires containerd "$mod" "v$CONTAINERD_VERSION"
+  # no_btrfs: the btrfs snapshotter needs cgo headers; the node uses overlayfs.
+  phase "build containerd" go_build_into "$GO_WRAPPERS/containerd" "$ld" -tags no_btrfs "${bins[@]/#/$mod/cmd/}"
+  write_stamp containerd "$want"
+}
+
+install_coredns() {
+  local want
+  want=$(stamp_value coredns "$GO_WRAPPERS/coredns" "version=$COREDNS_VERSION $(sha256sum <"$GO_WRAPPERS/coredns/main.go")")
+  if is_current coredns "$want" coredns; then
+    log "coredns: up to date (v$COREDNS_VERSION, slim)"
+    return 0
+  fi
+  wrapper_requires coredns github.com/coredns/coredns "v$COREDNS_VERSION"
+  phase "build coredns" go_build_into "$GO_WRAPPERS/coredns" "-s -w" .
+  write_stamp coredns "$want"
+}
+
+install_pause() {
+  local want
+  want=$(stamp_value pause "$GO_WRAPPERS/pause" "$(sha256sum <"$GO_WRAPPERS/pause/main.go")")
+  if is_current pause "$want" pause; then
+    log "pause: up to date"
+    return 0
+  fi
+  phase "build pause" go_build_into "$GO_WRAPPERS/pause" "-s -w" .
+  write_stamp pause "$want"
+}
+
+# Debian packages, pinned; apt-get update only when one is missing or at another version.
+install_debian() {
+  local p name ver missing=() have
+  for p in $DEBIAN_NODE_PACKAGES; do
+    name=${p%%=*} ver=${p#*=}
+    have=$(dpkg-query -W -f '${Status} ${Version}' "$name" 2>/dev/null || true)
+    [[ "$have" == "install ok installed $ver" ]] || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)); then
+    log "debian packages: up to date (${DEBIAN_NODE_PACKAGES// /, })"
+    return 0
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found: install ${missing[*]} by hand"
+  [[ $(id -u) == 0 ]] || die "installing ${missing[*]} needs root (apt-get)"
+  log "debian packages: installing ${missing[*]}"
+  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -y -q --no-install-recommends -o Dpkg::Use-Pty=0)
+  apt-get update -q >/dev/null || die "apt-get update failed"
+  if ! "${apt[@]}" install "${missing[@]}" >/dev/null; then
+    log "warning: the pinned versions are not all on the mirror any more; installing its current ones"
+    "${apt[@]}" install "${missing[@]%%=*}" >/dev/null || die "apt-get install ${missing[*]%%=*} failed"
+  fi
+  if dpkg-query -W crun >/dev/null 2>&1; then
+    log "warning: crun is installed; the node and image builds name runc explicitly (crun refuses hybrid cgroups)"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
 
 main() {
   local tools=("$@") t
-  [[ ${#tools[@]} -gt 0 ]] || tools=(etcd kubernetes kubectl kwok helm actionlint)
+  [[ ${#tools[@]} -gt 0 ]] || tools=(debian etcd kubernetes kubectl kwok helm actionlint containerd coredns pause)
   local start=$SECONDS
   for t in "${tools[@]}"; do
     case "$t" in
@@ -250,7 +328,12 @@ main() {
       kwok | kwokctl) phase "kwok" install_kwok ;;
       helm) phase "helm" install_helm ;;
       actionlint) phase "actionlint" install_actionlint ;;
-      *) die "unknown tool '$t' (known: etcd kubernetes kubectl kwok helm actionlint)" ;;
+      containerd | ctr) phase "containerd" install_containerd ;;
+      coredns) phase "coredns" install_coredns ;;
+      pause) phase "pause" install_pause ;;
+      debian) phase "debian packages" install_debian ;;
+      node) main containerd coredns pause debian ;;
+      *) die "unknown tool '$t' (known: etcd kubernetes kubectl kwok helm actionlint containerd coredns pause debian node)" ;;
     esac
   done
   log "cluster tools ready in $TOOLS_BIN ($((SECONDS - start))s total)"

@@ -8,5 +8,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"    // the local cluster's real node
+	_ "k8s.io/kubernetes/cmd/kube-proxy" // the local cluster's real node
 	_ "k8s.io/kubernetes/cmd/kubectl" // built only with BUILD_KUBECTL=1 or when none is on PATH
 )
