@@ -11,9 +11,10 @@ const ns = appNamespace(settings.namespace);
 
 const appOutputs: Record<string, AppOutputs> = {};
 for (const app of settings.apps) {
+    const args = { app, namespace: ns, secretEnv: settings.secretEnv[app.name] };
     const component = settings.deployMethod === "helm"
-        ? new HelmStatefulApp(app.name, { app, namespace: ns })
-        : new StatefulApp(app.name, { app, namespace: ns });
+        ? new HelmStatefulApp(app.name, args)
+        : new StatefulApp(app.name, args);
     appOutputs[app.name] = component.outputs;
 }
 

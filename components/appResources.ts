@@ -12,6 +12,8 @@ export interface AppComponentArgs {
     app: AppSettings;
     /** The namespace to deploy into; created by the program. */
     namespace: k8s.core.v1.Namespace;
+    /** The app's secret env values (stateful-apps:secretEnv.<app>), a Pulumi secret. */
+    secretEnv: pulumi.Output<Record<string, string>>;
 }
 
 /** What the stack exports for each app. */
@@ -28,18 +30,25 @@ export interface AppOutputs {
 }
 
 /**
- * A random admin token (a Pulumi secret, generated once per stack and app) stored in the
- * Secret `<app>` under ADMIN_TOKEN. Pulumi owns it in both deploy methods; the chart only
- * references it.
+ * The Secret `<app>`: a random admin token (generated once per stack and app) under ADMIN_TOKEN,
+ * and the app's secretEnv values under their env names, all a Pulumi secret. Pulumi owns it in
+ * both deploy methods; the StatefulSet (raw or chart) only references its keys.
  */
-export function adminTokenSecret(app: AppSettings, namespace: pulumi.Input<string>, parent: pulumi.Resource) {
+export function appSecret(
+    app: AppSettings,
+    namespace: pulumi.Input<string>,
+    secretEnv: pulumi.Output<Record<string, string>>,
+    parent: pulumi.Resource,
+) {
     const token = new random.RandomPassword(`${app.name}-admin-token`, { length: 32, special: false }, { parent });
     const secret = new k8s.core.v1.Secret(
         `${app.name}-admin-token`,
         {
             metadata: { name: app.name, namespace, labels: commonLabels(app) },
             type: "Opaque",
-            stringData: { [ADMIN_TOKEN_KEY]: token.result },
+            stringData: pulumi.secret(
+                pulumi.all([secretEnv, token.result]).apply(([env, adminToken]) => ({ ...env, [ADMIN_TOKEN_KEY]: adminToken })),
+            ),
         },
         { parent },
     );

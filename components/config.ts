@@ -4,10 +4,13 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
+import { checkEnvName } from "./env";
 import { parseQuantity } from "./quantity";
+import { CONFIG_NAMESPACE, ConfigError, isObject, Json, oneOf, Problems, show } from "./problems";
+import { checkSecretPlacement, SECRET_ENV_KEY, secretConfigKeys, secretEnvOutput, validateSecretEnv } from "./secrets";
 
-/** The config namespace of every key this program reads (`stateful-apps:<key>`). */
-export const CONFIG_NAMESPACE = "stateful-apps";
+export { CONFIG_NAMESPACE, ConfigError } from "./problems";
+export { RESERVED_ENV } from "./env";
 
 /** The project's Helm chart; its values.yaml is the single source of per-app defaults. */
 export const CHART_DIR = path.join(__dirname, "..", "charts", "stateful-app");
@@ -33,9 +36,6 @@ export type AccessMode = (typeof ACCESS_MODES)[number];
 export const RESOURCE_NAMES = ["cpu", "memory", "ephemeral-storage"] as const;
 export type ResourceName = (typeof RESOURCE_NAMES)[number];
 export type ResourceList = Partial<Record<ResourceName, string>>;
-
-/** Env names the program sets itself; an app's `env` may not override them. */
-export const RESERVED_ENV = ["PORT", "DATA_DIR", "POD_NAME", "ADMIN_TOKEN"] as const;
 
 /** Where each pod's PVC is mounted; the apps keep their `visits` file there. */
 export const DATA_DIR = "/data";
@@ -80,6 +80,11 @@ export interface AppSettings {
     resources: { requests: ResourceList; limits: ResourceList };
     /** Extra plain environment variables, values as strings. @default {} */
     env: Record<string, string>;
+    /**
+     * Names of the app's secret environment variables (`stateful-apps:secretEnv.<app>`), sorted.
+     * Only the names: the values stay in StackSettings.secretEnv, a Pulumi secret.
+     */
+    secretEnvNames: string[];
 }
 
 /** The whole stack's settings. */
@@ -90,9 +95,11 @@ export interface StackSettings {
     deployMethod: DeployMethod;
     /** Apps in config order. */
     apps: AppSettings[];
+    /** Each app's secret env values (possibly empty), as a Pulumi secret; keyed by app name. */
+    secretEnv: Record<string, pulumi.Output<Record<string, string>>>;
 }
 
-const TOP_LEVEL_KEYS = ["namespace", "deployMethod", "apps"] as const;
+const TOP_LEVEL_KEYS = ["namespace", "deployMethod", "apps", SECRET_ENV_KEY] as const;
 const APP_KEYS = [
     "image", "imagePullPolicy", "port", "replicas", "storageSize", "storageClass", "accessModes",
     "podManagementPolicy", "updateStrategy", "pvcRetentionPolicy", "resources", "env",
@@ -102,30 +109,13 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // Service names must also start with a letter (RFC 1035); every app name names a Service.
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Thrown with every config problem at once; a RunError prints without a stack trace. */
-export class ConfigError extends pulumi.RunError {
-    constructor(public readonly problems: string[]) {
-        super(
-            `Invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was deployed:\n` +
-                problems.map((p) => `  - ${p}`).join("\n"),
-        );
-        this.name = "ConfigError";
-    }
-}
-
-/** The chart's values.yaml, minus the keys that are not per-app settings. */
+/** The chart's values.yaml, minus the keys the program fills in (not per-app settings). */
 export function chartDefaults(): Record<string, unknown> {
     const values = yaml.load(fs.readFileSync(path.join(CHART_DIR, "values.yaml"), "utf8")) as Record<string, unknown>;
-    const { adminTokenSecret: _ignored, ...defaults } = values;
+    const { adminTokenSecret: _secret, secretEnvNames: _names, ...defaults } = values;
     return defaults;
 }
-
-type Json = unknown;
-const isObject = (v: Json): v is Record<string, Json> => typeof v === "object" && v !== null && !Array.isArray(v);
-const show = (v: Json) => (v === undefined ? "nothing" : JSON.stringify(v));
-const oneOf = (values: readonly string[]) => `one of ${values.join(", ")}`;
 
 /** Maps merge key by key (like Helm values); anything else is replaced. */
 export function deepMerge(base: Json, override: Json): Json {
@@ -137,51 +127,6 @@ export function deepMerge(base: Json, override: Json): Json {
         merged[k] = deepMerge(base[k], v);
     }
     return merged;
-}
-
-/** Collects problems, each naming the full config key, the bad value and what is allowed. */
-class Problems {
-    readonly list: string[] = [];
-    add(key: string, value: Json, allowed: string) {
-        this.list.push(`${CONFIG_NAMESPACE}:${key}: got ${show(value)}; expected ${allowed}`);
-    }
-    unknownKeys(key: string, obj: Record<string, Json>, allowed: readonly string[]) {
-        for (const k of Object.keys(obj)) {
-            if (!allowed.includes(k)) {
-                this.list.push(`${CONFIG_NAMESPACE}:${key}.${k}: unknown key; allowed keys: ${allowed.join(", ")}`);
-            }
-        }
-    }
-    integer(key: string, v: Json, min: number, max = Number.MAX_SAFE_INTEGER): v is number {
-        if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max) {
-            return true;
-        }
-        const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-        this.add(key, v, `an integer ${range}`);
-        return false;
-    }
-    choice<T extends string>(key: string, v: Json, allowed: readonly T[]): v is T {
-        if (typeof v === "string" && (allowed as readonly string[]).includes(v)) {
-            return true;
-        }
-        this.add(key, v, oneOf(allowed));
-        return false;
-    }
-    object(key: string, v: Json, allowed: readonly string[]): v is Record<string, Json> {
-        if (!isObject(v)) {
-            this.add(key, v, `a map with keys ${allowed.join(", ")}`);
-            return false;
-        }
-        this.unknownKeys(key, v, allowed);
-        return true;
-    }
-    quantity(key: string, v: Json, what: string): v is string {
-        if (typeof v === "string" && parseQuantity(v) !== undefined && parseQuantity(v)! > 0) {
-            return true;
-        }
-        this.add(key, v, `${what} as a positive Kubernetes quantity such as 100Mi, 1Gi, 250m`);
-        return false;
-    }
 }
 
 function validateResources(p: Problems, key: string, v: Json): v is AppSettings["resources"] {
@@ -257,14 +202,10 @@ function validateEnv(p: Problems, key: string, v: Json): Record<string, string> 
     const env: Record<string, string> = {};
     let ok = true;
     for (const [name, value] of Object.entries(v)) {
-        if (!ENV_NAME.test(name)) {
-            p.add(`${key}.${name}`, name, "an environment variable name matching [A-Za-z_][A-Za-z0-9_]*");
-            ok = false;
-        } else if ((RESERVED_ENV as readonly string[]).includes(name)) {
-            p.add(`${key}.${name}`, value, `no value: ${name} is set by the program (reserved: ${RESERVED_ENV.join(", ")})`);
+        if (!checkEnvName(p, `${key}.${name}`, name)) {
             ok = false;
         } else if (!["string", "number", "boolean"].includes(typeof value)) {
-            p.add(`${key}.${name}`, value, "a plain string, number or boolean (use a Secret for sensitive values)");
+            p.add(`${key}.${name}`, value, `a plain string, number or boolean (secret values belong in ${CONFIG_NAMESPACE}:${SECRET_ENV_KEY})`);
             ok = false;
         } else {
             env[name] = String(value);
@@ -331,29 +272,38 @@ function validateApp(p: Problems, name: string, userValue: Json, defaults: Recor
         pvcRetentionPolicy: retention as AppSettings["pvcRetentionPolicy"],
         resources: { requests: {}, limits: {}, ...(v.resources as object) } as AppSettings["resources"],
         env,
+        secretEnvNames: [],
     };
 }
 
 /**
  * Validates a stack's config (`stateful-apps:*` keys without the namespace prefix, values
- * already JSON-decoded) and applies defaults. Throws ConfigError listing every problem.
+ * already JSON-decoded) and applies defaults. `secretKeys` are the keys Pulumi marks secret.
+ * Throws ConfigError listing every problem.
  */
-export function parseStackConfig(config: Record<string, Json>): StackSettings {
+export function parseStackConfig(config: Record<string, Json>, secretKeys: readonly string[] = []): StackSettings {
     const p = new Problems();
     for (const k of Object.keys(config)) {
         if (!(TOP_LEVEL_KEYS as readonly string[]).includes(k)) {
-            p.list.push(`${CONFIG_NAMESPACE}:${k}: unknown key; allowed keys: ${TOP_LEVEL_KEYS.join(", ")}`);
+            p.say(k, `unknown key; allowed keys: ${TOP_LEVEL_KEYS.join(", ")}`);
         }
     }
+    // A misplaced secret is reported once, and its key is not validated further: the other
+    // messages would echo the value.
+    const unreadable = checkSecretPlacement(p, secretKeys);
     const namespace = config.namespace ?? "stateful-apps";
-    if (typeof namespace !== "string" || !DNS1123_LABEL.test(namespace) || namespace.length > 63) {
+    if (!unreadable.has("namespace") && (typeof namespace !== "string" || !DNS1123_LABEL.test(namespace) || namespace.length > 63)) {
         p.add("namespace", namespace, "a DNS label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit");
     }
     const deployMethod = config.deployMethod ?? "raw";
-    p.choice("deployMethod", deployMethod, DEPLOY_METHODS);
+    if (!unreadable.has("deployMethod")) {
+        p.choice("deployMethod", deployMethod, DEPLOY_METHODS);
+    }
 
     const apps: AppSettings[] = [];
-    if (!isObject(config.apps)) {
+    if (unreadable.has("apps")) {
+        // reported above
+    } else if (!isObject(config.apps)) {
         p.add("apps", config.apps, "a map from app name to its settings, e.g. apps: {python-app: {image: ...}}");
     } else {
         const defaults = chartDefaults();
@@ -364,22 +314,40 @@ export function parseStackConfig(config: Record<string, Json>): StackSettings {
             }
         }
     }
-    if (p.list.length > 0) {
+    // Every app named in `apps` (valid or not), with its plain env names: secretEnv refers to them.
+    const plainEnv = new Map<string, string[]>(
+        Object.entries(isObject(config.apps) && !unreadable.has("apps") ? config.apps : {}).map(([name, app]) => [
+            name,
+            isObject(app) && isObject(app.env) ? Object.keys(app.env) : [],
+        ]),
+    );
+    const secretEnv = validateSecretEnv(p, config[SECRET_ENV_KEY], secretKeys.includes(SECRET_ENV_KEY), plainEnv);
+
+    if (p.list.length > 0 || !secretEnv) {
         throw new ConfigError(p.list);
     }
-    return { namespace: namespace as string, deployMethod: deployMethod as DeployMethod, apps };
+    for (const app of apps) {
+        app.secretEnvNames = Object.keys(secretEnv[app.name] ?? {}).sort();
+    }
+    return {
+        namespace: namespace as string,
+        deployMethod: deployMethod as DeployMethod,
+        apps,
+        secretEnv: Object.fromEntries(apps.map((app) => [app.name, secretEnvOutput(secretEnv[app.name])])),
+    };
 }
 
 /** Reads every `stateful-apps:*` key of the current stack and validates it. */
 export function loadStackConfig(): StackSettings {
     const prefix = `${CONFIG_NAMESPACE}:`;
     const raw: Record<string, Json> = {};
-    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (key.startsWith(prefix)) {
-            raw[key.slice(prefix.length)] = decodeConfigValue(value);
-        }
+    const all = pulumi.runtime.allConfig();
+    const keys = Object.keys(all).filter((key) => key.startsWith(prefix));
+    for (const key of keys) {
+        raw[key.slice(prefix.length)] = decodeConfigValue(all[key]);
     }
-    return parseStackConfig(raw);
+    const secretKeys = secretConfigKeys(keys).map((key) => key.slice(prefix.length));
+    return parseStackConfig(raw, secretKeys);
 }
 
 /** Pulumi hands every config value over as a string; structured values (maps, lists) as JSON. */

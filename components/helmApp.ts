@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AppSettings } from "./config";
-import { adminTokenSecret, AppComponentArgs, appOutputs, AppOutputs, volumeResizePatches } from "./appResources";
+import { appSecret, AppComponentArgs, appOutputs, AppOutputs, volumeResizePatches } from "./appResources";
 
 /** Chart path as the Release records it: relative, so state does not depend on the checkout path. */
 export const CHART_PATH = "./charts/stateful-app";
@@ -35,7 +35,7 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
         const { app, namespace } = args;
         const ns = namespace.metadata.name;
 
-        const { token, secret } = adminTokenSecret(app, ns, this);
+        const { token, secret } = appSecret(app, ns, args.secretEnv, this);
         this.release = new k8s.helm.v3.Release(
             app.name,
             {

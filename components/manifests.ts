@@ -6,7 +6,7 @@ import { AppSettings, DATA_DIR } from "./config";
 
 type Metadata = k8s.types.input.meta.v1.ObjectMeta;
 
-/** The Secret (one per app, named after it) that holds the admin token, and its key. */
+/** The Secret (one per app, named after it) holds the admin token under this key, and the app's secretEnv. */
 export const ADMIN_TOKEN_KEY = "ADMIN_TOKEN";
 export const RUN_AS_ID = 10001;
 
@@ -106,7 +106,9 @@ function containerEnv(app: AppSettings): k8s.types.input.core.v1.EnvVar[] {
         { name: "DATA_DIR", value: DATA_DIR },
         { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
         ...Object.keys(app.env).sort().map((name) => ({ name, value: app.env[name] })),
-        { name: ADMIN_TOKEN_KEY, valueFrom: { secretKeyRef: { name: app.name, key: ADMIN_TOKEN_KEY } } },
+        // Secret values only by reference: the manifest (and so every preview, diff and the
+        // StatefulSet's state) carries names, never values.
+        ...[...app.secretEnvNames, ADMIN_TOKEN_KEY].map((name) => ({ name, valueFrom: { secretKeyRef: { name: app.name, key: name } } })),
     ];
 }
 

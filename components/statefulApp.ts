@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { AppSettings } from "./config";
 import * as manifests from "./manifests";
-import { adminTokenSecret, AppComponentArgs, appOutputs, AppOutputs, volumeResizePatches } from "./appResources";
+import { appSecret, AppComponentArgs, appOutputs, AppOutputs, volumeResizePatches } from "./appResources";
 
 export type StatefulAppArgs = AppComponentArgs;
 
@@ -25,7 +25,7 @@ export class StatefulApp extends pulumi.ComponentResource {
         const ns = namespace.metadata.name;
         const child = { parent: this, dependsOn: [namespace] };
 
-        const { token, secret } = adminTokenSecret(app, ns, this);
+        const { token, secret } = appSecret(app, ns, args.secretEnv, this);
         const serviceAccount = new k8s.core.v1.ServiceAccount(app.name, manifests.serviceAccount(app, ns), child);
         this.headlessService = new k8s.core.v1.Service(`${app.name}-headless`, manifests.headlessService(app, ns), child);
         this.service = new k8s.core.v1.Service(app.name, manifests.clientService(app, ns), child);

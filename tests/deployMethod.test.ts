@@ -34,6 +34,7 @@ describe("deploy methods", () => {
                 pvcRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
                 resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
                 env: {},
+                secretEnvNames: [],
                 adminTokenSecret: "python-app",
             });
         });

@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { REPLACEMENT_ID_ANNOTATION } from "../components/manifests";
-import { appsOf, clone, loadStackFile, PROJECT_DIR, runProgram, runProgramExpectingError, SHIPPED_STACKS, T } from "./harness";
+import { appsOf, clone, loadStackFile, PROJECT_DIR, runProgram, runProgramExpectingError, secretConfig, SHIPPED_STACKS, T } from "./harness";
 
 const HELM = process.env.HELM ?? "helm";
 const CHART = path.join(PROJECT_DIR, "charts", "stateful-app");
@@ -151,6 +151,16 @@ describe("raw and helm modes render the same objects", function () {
         });
     }
 
+    it("secretEnv: the same secretKeyRef env in both modes, and no value in the chart's output", async () => {
+        const config = clone(loadStackFile("dev"));
+        config["stateful-apps:secretEnv"] = secretConfig({ "python-app": { DB_PASSWORD: "s3cr3t-1", API_KEY: "s3cr3t-2" } });
+        const { rawObjects, chartObjects } = await bothModes(config, "python-app");
+        assert.deepStrictEqual(differences(rawObjects, chartObjects), []);
+        const env = chartObjects.find((o) => o.kind === "StatefulSet")!.spec.template.spec.containers[0].env;
+        assert.deepStrictEqual(env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.name), ["API_KEY", "DB_PASSWORD", "ADMIN_TOKEN"]);
+        assert.ok(!JSON.stringify(chartObjects).includes("s3cr3t"));
+    });
+
     describe("the comparison can fail", () => {
         it("when one field of one object differs", async () => {
             const { rawObjects, chartObjects } = await bothModes(loadStackFile("prod"), "js-app");
@@ -203,6 +213,12 @@ describe("the chart's values.schema.json rejects what the program rejects", func
         "bad access mode": { accessModes: ["RWO"] },
         "bad image pull policy": { imagePullPolicy: "never" },
     };
+    it("a reserved secret env name (values only the program fills in)", async () => {
+        const run = await runProgram(loadStackFile("staging"), "staging");
+        const values = { ...run.get(T.release, "python-app").inputs.values, secretEnvNames: ["ADMIN_TOKEN"] };
+        assert.throws(() => helmTemplate("python-app", "ns", values), (e: any) => /values don't meet the specifications/.test(String(e.stderr)));
+    });
+
     for (const [what, settings] of Object.entries(invalid)) {
         it(what, async () => {
             const config = clone(loadStackFile("dev"));

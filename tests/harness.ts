@@ -62,11 +62,27 @@ export function appsOf(config: Record<string, unknown>): Record<string, any> {
 
 export const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 
-/** Pulumi passes config to programs as strings, structured values as JSON: do the same. */
-function encodeConfig(config: Record<string, unknown>): Record<string, string> {
-    return Object.fromEntries(
-        Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
-    );
+/** A config value set with `pulumi config set --secret`: Pulumi marks its whole top-level key secret. */
+export class SecretConfig {
+    constructor(public readonly value: unknown) {}
+}
+export const secretConfig = (value: unknown) => new SecretConfig(value);
+
+/**
+ * Pulumi passes config to programs as strings, structured values as JSON, and the list of keys
+ * that are secret: do the same.
+ */
+function encodeConfig(config: Record<string, unknown>): { values: Record<string, string>; secretKeys: string[] } {
+    const values: Record<string, string> = {};
+    const secretKeys: string[] = [];
+    for (const [k, v] of Object.entries(config)) {
+        const plain = v instanceof SecretConfig ? v.value : v;
+        if (v instanceof SecretConfig) {
+            secretKeys.push(k);
+        }
+        values[k] = typeof plain === "string" ? plain : JSON.stringify(plain);
+    }
+    return { values, secretKeys };
 }
 
 /**
@@ -98,7 +114,8 @@ export async function runProgram(
         stack,
         false,
     );
-    pulumi.runtime.setAllConfig(encodeConfig(config));
+    const { values, secretKeys } = encodeConfig(config);
+    pulumi.runtime.setAllConfig(values, secretKeys);
 
     let programExports: Record<string, any> = {};
     await pulumi.runtime.runInPulumiStack(async () => {
