@@ -171,10 +171,14 @@ export function parsePreviewJson(text: string): PreviewDigest {
     try {
         return JSON.parse(text) as PreviewDigest;
     } catch (first) {
-        const start = text.indexOf("{");
+        // The CLI prints the document indented, starting with a line "{": try each such line.
         const end = text.lastIndexOf("}");
-        if (start >= 0 && end > start) {
-            return JSON.parse(text.slice(start, end + 1)) as PreviewDigest;
+        for (const m of text.matchAll(/^\{/gm)) {
+            try {
+                return JSON.parse(text.slice(m.index, end + 1)) as PreviewDigest;
+            } catch {
+                // not this one
+            }
         }
         throw first;
     }
@@ -806,7 +810,11 @@ export function renderSummaryMarkdown(summary: PreviewSummary, options: { stack?
         }
         lines.push("");
     }
-    if (unchanged.length > 0) {
+    if (summary.errors.length > 0) {
+        if (changed.length > 0) {
+            lines.push("The preview stopped at the error: the changes above are only those it reached.", "");
+        }
+    } else if (unchanged.length > 0) {
         lines.push(`Unchanged: ${unchanged.map((a) => `**${a.app}**`).join(", ")}.`, "");
     }
     const warnings = changed.flatMap((a) => a.warnings.map((w) => `- ⚠️ **${a.app}**: ${w}`));

@@ -360,11 +360,13 @@ describe("preview summary: other changes, errors, parsing", () => {
         digest.diagnostics = [{ urn: digest.steps![0].urn, message: "error: Invalid stack config (1 problem); nothing was deployed:\n  - stateful-apps:apps.python-app.replica: unknown key", severity: "error" }];
         const md = renderSummaryMarkdown(summarizePreview(digest), { stack: "prod" });
         assert.match(md, /^### ❌ Preview `prod` failed\n\n- error: Invalid stack config \(1 problem\); nothing was deployed:/);
+        assert.doesNotMatch(md, /Unchanged/, "a failed preview does not vouch for the apps it did not reach");
     });
 
     it("parses JSON with text around it", () => {
         const text = fs.readFileSync(path.join(FIXTURES, "prod-no-change.json"), "utf8");
         assert.deepStrictEqual(parsePreviewJson(`warning: something\n${text}\nmore\n`), JSON.parse(text));
+        assert.deepStrictEqual(parsePreviewJson(`warning: a {brace}\n{not json}\n${text}`), JSON.parse(text));
         assert.throws(() => parsePreviewJson("error: no stack"));
     });
 });
