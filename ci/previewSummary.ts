@@ -216,7 +216,6 @@ interface ResourceChange {
     type: string;
     name: string;
     op: "create" | "update" | "replace" | "delete" | "same" | "other";
-    rawOp: string;
     old?: ResourceState;
     new?: ResourceState;
     detailedDiff?: Record<string, PropertyDiff> | null;
@@ -233,7 +232,7 @@ function mergeSteps(steps: PreviewStep[]): ResourceChange[] {
             : "other";
         const existing = byUrn.get(step.urn);
         if (!existing) {
-            byUrn.set(step.urn, { urn: step.urn, type, name, op, rawOp: step.op, old: step.oldState, new: step.newState, detailedDiff: step.detailedDiff });
+            byUrn.set(step.urn, { urn: step.urn, type, name, op, old: step.oldState, new: step.newState, detailedDiff: step.detailedDiff });
             continue;
         }
         // The halves of one replacement (--show-replacement-steps): keep the oldest old state,
@@ -255,32 +254,13 @@ function mergeSteps(steps: PreviewStep[]): ResourceChange[] {
 }
 
 /** Which app a resource belongs to: its own name if it is an app component, else its parent's. */
-function appOf(change: ResourceChange, componentUrns: Map<string, DeployMethod>): { app: string; method: DeployMethod } | undefined {
+function appOf(change: ResourceChange): { app: string; method: DeployMethod } | undefined {
     if (APP_COMPONENT_TYPES[change.type]) {
         return { app: change.name, method: APP_COMPONENT_TYPES[change.type] };
     }
     const parent = change.new?.parent ?? change.old?.parent;
-    if (parent) {
-        const p = parseUrn(parent);
-        if (APP_COMPONENT_TYPES[p.type]) {
-            return { app: p.name, method: APP_COMPONENT_TYPES[p.type] };
-        }
-    }
-    // No parent recorded: an app component among the URN's ancestors, and a known app name.
-    const ancestor = parseUrn(change.urn).parentTypes.find((t) => APP_COMPONENT_TYPES[t]);
-    if (ancestor) {
-        for (const [urn, method] of componentUrns) {
-            const app = parseUrn(urn).name;
-            if (change.name === app || change.name.startsWith(`${app}-`) || new RegExp(`^[a-z0-9-]+-${escapeRegExp(app)}-\\d+$`).test(change.name)) {
-                return { app, method };
-            }
-        }
-    }
-    return undefined;
-}
-
-function escapeRegExp(s: string): string {
-    return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const p = parent ? parseUrn(parent) : undefined;
+    return p && APP_COMPONENT_TYPES[p.type] ? { app: p.name, method: APP_COMPONENT_TYPES[p.type] } : undefined;
 }
 
 /** `kubernetes:core/v1:Service` -> `Service`, `random:index/randomId:RandomId` -> `RandomId`. */
@@ -464,6 +444,18 @@ function pvcNames(model: WorkloadModel, ords: number[]): string[] {
     return model.claimTemplates.flatMap((t) => ords.map((i) => `${t}-${model.name}-${i}`));
 }
 
+const QUANTITY_UNITS: Record<string, number> = {
+    "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** A Kubernetes storage quantity (`1Gi`, `500M`, `1e9`) in bytes; undefined if not one. */
+export function bytes(quantity: string | undefined): number | undefined {
+    const m = /^([0-9]+(?:\.[0-9]+)?(?:[eE][0-9]+)?)([kMGTPE]i?)?$/.exec(quantity ?? "");
+    const unit = m ? QUANTITY_UNITS[m[2] ?? ""] : undefined;
+    return m && unit !== undefined ? Number(m[1]) * unit : undefined;
+}
+
 function storageOf(state: ResourceState | undefined): string | undefined {
     const s = state?.inputs?.spec?.resources?.requests?.storage;
     return typeof s === "string" ? s : undefined;
@@ -642,6 +634,10 @@ function summarizeApp(app: string, method: DeployMethod, changes: ResourceChange
     }
     if (summary.pvcs.resized.length > 0) {
         notes.push("PVC resize: each existing PVC is patched to the new size in place (same PVC, same data); volumes can only grow.");
+        const shrunk = summary.pvcs.resized.filter((r) => (bytes(r.to) ?? Infinity) < (bytes(r.from) ?? -Infinity));
+        if (shrunk.length > 0) {
+            warnings.push(`Shrinking ${shrunk.map((r) => `${r.name} (${r.from} → ${r.to})`).join(", ")}: Kubernetes rejects it, so \`pulumi up\` fails at the PVC patch.`);
+        }
     }
     if (component?.op === "delete" && summary.workload === "unchanged") {
         summary.workload = "deleted";
@@ -664,23 +660,10 @@ function configuredApps(config: Record<string, string> | undefined): { apps: str
 export function summarizePreview(preview: string | PreviewDigest): PreviewSummary {
     const digest = typeof preview === "string" ? parsePreviewJson(preview) : preview;
     const changes = mergeSteps(digest.steps ?? []);
-    const componentUrns = new Map<string, DeployMethod>();
-    for (const c of changes) {
-        for (const state of [c.old, c.new]) {
-            const parent = state?.parent && parseUrn(state.parent);
-            if (parent && APP_COMPONENT_TYPES[parent.type]) {
-                componentUrns.set(state!.parent!, APP_COMPONENT_TYPES[parent.type]);
-            }
-        }
-        if (APP_COMPONENT_TYPES[c.type]) {
-            componentUrns.set(c.urn, APP_COMPONENT_TYPES[c.type]);
-        }
-    }
-
     const byApp = new Map<string, { method: DeployMethod; changes: ResourceChange[] }>();
     const other: string[] = [];
     for (const change of changes) {
-        const owner = appOf(change, componentUrns);
+        const owner = appOf(change);
         if (owner) {
             const entry = byApp.get(owner.app) ?? { method: owner.method, changes: [] };
             entry.changes.push(change);

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
-    AppSummary, parsePreviewJson, PreviewDigest, PreviewStep, renderComment, renderSummaryMarkdown,
+    AppSummary, bytes, parsePreviewJson, PreviewDigest, PreviewStep, renderComment, renderSummaryMarkdown,
     summarizePreview, summaryByApp, UNKNOWN_VALUE,
 } from "../ci/previewSummary";
 
@@ -281,6 +281,26 @@ describe("preview summary: PVCs", () => {
         assert.deepStrictEqual(app.replicas, { to: 3 });
         assert.deepStrictEqual(app.pvcs.created, ["data-js-app-0", "data-js-app-1", "data-js-app-2"]);
         assert.match(renderSummaryMarkdown(summarizePreview(digest)), /StatefulSet created \| start \(3\) \| 3 created/);
+    });
+
+    it("shrinking a volume is a warning: Kubernetes rejects it", () => {
+        const digest = load("dev-storage-resize");
+        for (const s of digest.steps!.filter((x) => x.urn.includes("PersistentVolumeClaimPatch"))) {
+            s.newState!.inputs!.spec.resources.requests.storage = "32Mi";
+        }
+        const app = summaryByApp(digest)["python-app"];
+        assert.deepStrictEqual(app.pvcs.resized.map((r) => `${r.from}→${r.to}`), ["64Mi→32Mi", "64Mi→32Mi"]);
+        assert.match(app.warnings.join(" "), /Shrinking data-python-app-0 \(64Mi → 32Mi\), data-python-app-1 \(64Mi → 32Mi\): Kubernetes rejects it/);
+        assert.deepStrictEqual(summaryByApp(load("dev-storage-resize"))["python-app"].warnings, [], "growing is fine");
+    });
+
+    it("storage quantities", () => {
+        assert.strictEqual(bytes("1Gi"), 2 ** 30);
+        assert.strictEqual(bytes("1500M"), 1.5e9);
+        assert.ok(bytes("1Gi")! > bytes("1000Mi")!);
+        assert.ok(bytes("1G")! < bytes("1Gi")!);
+        assert.strictEqual(bytes("1e3"), 1000);
+        assert.strictEqual(bytes("lots"), undefined);
     });
 });
 
