@@ -4,6 +4,7 @@
 #   bash apps/test.sh            # both apps
 #   bash apps/test.sh python     # only apps/python-app
 #   bash apps/test.sh js         # only apps/js-app
+#   bash apps/test.sh setup      # only install what the tests (and apps/bench.sh) need
 #
 # Python: a venv in apps/python-app/.venv (gitignored), reinstalled only when
 # requirements*.txt or the interpreter change. JS: `npm ci` in apps/js-app,
@@ -97,7 +98,8 @@ case "$WHICH" in
   all) run_python; run_js ;;
   python) run_python ;;
   js) run_js ;;
-  *) log "usage: $0 [all|python|js]"; exit 2 ;;
+  setup) setup_python && setup_js; exit ;;
+  *) log "usage: $0 [all|python|js|setup]"; exit 2 ;;
 esac
 
 if [[ $STATUS -ne 0 && $FAILED -eq 0 ]]; then FAILED=1; fi  # a setup failure counts too

@@ -30,7 +30,7 @@ export function moscowTime(date = new Date()) {
 const escapeHtml = (s) =>
   String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 
-const page = ({ pod, visits, time }) => `<!doctype html>
+const page = ({ pod, visits, time, version }) => `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -43,17 +43,19 @@ const page = ({ pod, visits, time }) => `<!doctype html>
     <dt>Moscow time</dt><dd id="time">${escapeHtml(time)}</dd>
     <dt>Pod</dt><dd id="pod">${escapeHtml(pod)}</dd>
     <dt>Visits to this pod</dt><dd id="visits">${visits}</dd>
+    <dt>Version</dt><dd id="version">${escapeHtml(version)}</dd>
   </dl>
 </body>
 </html>
 `;
 
-const errorPage = (message) => `<!doctype html>
+const errorPage = (message, { pod, version }) => `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Error</title></head>
 <body>
   <h1>Visit not recorded</h1>
   <p id="error">${escapeHtml(message)}</p>
+  <p>Pod <span id="pod">${escapeHtml(pod)}</span>, version <span id="version">${escapeHtml(version)}</span></p>
 </body>
 </html>
 `;
@@ -65,22 +67,34 @@ function sameToken(given, expected) {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** APP_VERSION when it is not set: outside an image (the Dockerfile sets it, default 0.1.0). */
+export const DEFAULT_VERSION = 'dev';
+
 /**
  * @param {object} opts
  * @param {string} opts.dataDir     directory holding the visits file
  * @param {string} opts.pod         pod name shown on the page and in metrics
  * @param {string} [opts.adminToken] bearer token for POST /visits/reset (disabled if unset)
+ * @param {string} [opts.version]   app version shown on the page and in every JSON answer
  * @param {object} [opts.log]       logger with info/warn/error(msg, fields)
  */
-export function createApp({ dataDir, pod, adminToken, log = jsonLogger() }) {
+export function createApp({ dataDir, pod, adminToken, version = DEFAULT_VERSION, log = jsonLogger() }) {
   const store = new VisitStore(dataDir);
+  // Every JSON answer names the pod that gave it and the app version.
+  const ident = { pod, version };
   const metrics = new Metrics();
   let shuttingDown = false;
 
   const send = (res, status, body, type, headers = {}) => {
     // While shutting down, don't keep connections alive for another request.
     if (shuttingDown) res.setHeader('Connection', 'close');
-    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers });
+    res.writeHead(status, {
+      'Content-Type': type,
+      'Content-Length': Buffer.byteLength(body),
+      'X-Pod-Name': pod,
+      'X-App-Version': version,
+      ...headers,
+    });
     res.end(body);
   };
   const json = (res, status, obj, headers) =>
@@ -88,7 +102,7 @@ export function createApp({ dataDir, pod, adminToken, log = jsonLogger() }) {
   const html = (res, status, body) =>
     send(res, status, body, 'text/html; charset=utf-8', { 'Cache-Control': 'no-store' });
   const error = (res, status, message, details = {}, headers) =>
-    json(res, status, { status: 'error', error: message, ...details }, headers);
+    json(res, status, { status: 'error', error: message, ...details, ...ident }, headers);
 
   const logCorrupt = (err, msg = err.message) => log.error(msg, { file: err.file, problem: err.problem });
   const logWriteFailure = (err) =>
@@ -103,17 +117,17 @@ export function createApp({ dataDir, pod, adminToken, log = jsonLogger() }) {
     } catch (err) {
       if (err instanceof CorruptVisitsFile) {
         logCorrupt(err);
-        return html(res, 500, errorPage(err.message));
+        return html(res, 500, errorPage(err.message, ident));
       }
       logWriteFailure(err);
-      return html(res, 500, errorPage(`cannot write visits file: ${err.message}`));
+      return html(res, 500, errorPage(`cannot write visits file: ${err.message}`, ident));
     }
-    html(res, 200, page({ pod, visits, time: moscowTime() }));
+    html(res, 200, page({ pod, visits, version, time: moscowTime() }));
   }
 
   async function visits(req, res) {
     try {
-      json(res, 200, { visits: await store.read(), pod });
+      json(res, 200, { visits: await store.read(), ...ident });
     } catch (err) {
       if (err instanceof CorruptVisitsFile) {
         logCorrupt(err);
@@ -121,6 +135,20 @@ export function createApp({ dataDir, pod, adminToken, log = jsonLogger() }) {
       }
       log.error(`cannot read visits file: ${err.message}`, { file: store.file });
       error(res, 500, 'cannot read visits file', { file: store.file, detail: err.message });
+    }
+  }
+
+  /** POST /visits: counts a visit like GET /, answered in JSON (`visits` is the new count). */
+  async function recordVisit(req, res) {
+    try {
+      json(res, 200, { visits: await store.increment(), ...ident });
+    } catch (err) {
+      if (err instanceof CorruptVisitsFile) {
+        logCorrupt(err);
+        return error(res, 500, 'corrupt visits file', { file: err.file, detail: err.problem });
+      }
+      logWriteFailure(err);
+      error(res, 500, 'cannot write visits file', { file: store.file, detail: err.message });
     }
   }
 
@@ -140,11 +168,11 @@ export function createApp({ dataDir, pod, adminToken, log = jsonLogger() }) {
       return error(res, 500, 'cannot write visits file', { file: store.file, detail: err.message });
     }
     log.warn('visits reset', { previous, pod });
-    json(res, 200, { visits: 0, previous, pod });
+    json(res, 200, { visits: 0, previous, ...ident });
   }
 
   async function healthz(req, res) {
-    json(res, 200, { status: 'ok' });
+    json(res, 200, { status: 'ok', ...ident });
   }
 
   async function readyz(req, res) {
@@ -166,7 +194,7 @@ export function createApp({ dataDir, pod, adminToken, log = jsonLogger() }) {
       log.error(`not ready: visits file not readable: ${err.message}`, { file: store.file });
       return error(res, 503, 'visits file not readable', { file: store.file, detail: err.message });
     }
-    json(res, 200, { status: 'ready', visits: count });
+    json(res, 200, { status: 'ready', visits: count, ...ident });
   }
 
   async function prometheus(req, res) {
@@ -176,13 +204,13 @@ export function createApp({ dataDir, pod, adminToken, log = jsonLogger() }) {
     } catch {
       // reported as app_visits_file_ok 0
     }
-    send(res, 200, metrics.render({ pod, visits: count }), METRICS_CONTENT_TYPE);
+    send(res, 200, metrics.render({ pod, visits: count, commits: store.stats.commits }), METRICS_CONTENT_TYPE);
   }
 
   // GET routes also answer HEAD (as in Flask); only "/" treats HEAD specially.
   const routes = new Map([
     ['/', { GET: index }],
-    ['/visits', { GET: visits }],
+    ['/visits', { GET: visits, POST: recordVisit }],
     ['/visits/reset', { POST: reset }],
     ['/healthz', { GET: healthz }],
     ['/readyz', { GET: readyz }],
@@ -271,5 +299,5 @@ export function createApp({ dataDir, pod, adminToken, log = jsonLogger() }) {
     return clean;
   }
 
-  return { server, store, metrics, start, shutdown };
+  return { server, store, metrics, version, start, shutdown };
 }

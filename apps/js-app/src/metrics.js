@@ -17,10 +17,11 @@ export class Metrics {
   }
 
   /**
-   * @param {{pod: string, visits: number | null}} state
-   *   visits is null when the visits file is unreadable or corrupt.
+   * @param {{pod: string, visits: number | null, commits?: number}} state
+   *   visits is null when the visits file is unreadable or corrupt; commits is
+   *   the number of durable group commits of visits so far.
    */
-  render({ pod, visits }) {
+  render({ pod, visits, commits = 0 }) {
     const out = [
       '# HELP http_requests_total HTTP requests served, by method, route and status code.',
       '# TYPE http_requests_total counter',
@@ -30,6 +31,9 @@ export class Metrics {
       out.push(`http_requests_total${labels({ method, route, status })} ${count}`);
     }
     out.push(
+      '# HELP app_visit_commits_total Durable writes of the visits file (write, fsync, rename, directory fsync) for visits; concurrent visits share one (group commit).',
+      '# TYPE app_visit_commits_total counter',
+      `app_visit_commits_total${labels({ pod })} ${commits}`,
       '# HELP app_visits_file_ok 1 if the visits file is readable and valid (or absent), 0 otherwise.',
       '# TYPE app_visits_file_ok gauge',
       `app_visits_file_ok${labels({ pod })} ${visits === null ? 0 : 1}`,

@@ -14,6 +14,7 @@ const app = createApp({
   dataDir: env.DATA_DIR || '/data',
   pod: env.POD_NAME || env.HOSTNAME || os.hostname(),
   adminToken: env.ADMIN_TOKEN || undefined,
+  version: env.APP_VERSION || undefined,
   log,
 });
 
@@ -31,7 +32,7 @@ process.on('SIGINT', () => stop('SIGINT'));
 
 try {
   const actual = await app.start(port, env.HOST || undefined);
-  log.info('listening', { port: actual, data_dir: app.store.dataDir, node: process.version });
+  log.info('listening', { port: actual, data_dir: app.store.dataDir, version: app.version, node: process.version });
 } catch (err) {
   log.error(`cannot listen on port ${port}: ${err.message}`);
   process.exit(1);

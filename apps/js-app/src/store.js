@@ -6,14 +6,25 @@
 //
 // Guarantees:
 // - No lost increments within this process: every read-modify-write runs
-//   through one promise chain (an async mutex), so increments are strictly
+//   through one promise chain (an async mutex), so writes are strictly
 //   serialised even with thousands of requests in flight. Node has no flock()
 //   in core, so there is NO lock between processes: run one Node process per
 //   data directory (one pod per PersistentVolumeClaim, as the StatefulSet does).
+// - Group commit: increments that arrive while a write is in progress join one
+//   pending batch; when the mutex frees, the batch is closed and committed with
+//   ONE read, ONE atomic replace (write + fsync + rename) and ONE directory
+//   fsync, and its members get the consecutive counts base+1 .. base+n. Each
+//   increment resolves only after the directory fsync that made its batch
+//   durable, so an answered visit is on disk.
 // - No torn file after a crash: the new value goes to a temp file in the same
 //   directory, which is fsync'ed and then renamed over "visits"; the directory
 //   is fsync'ed afterwards so the rename itself is durable. Readers see the old
 //   or the new complete value, so plain reads don't wait for the mutex.
+// - Pipelining: the directory fsync of batch k runs outside the mutex, while
+//   batch k+1 is already writing its temp file. That is safe: batch k+1 read
+//   the count batch k renamed into place, its temp file is fsync'ed before its
+//   rename, so whichever of the two entries the directory holds after batch
+//   k's directory fsync, its count includes all of batch k.
 
 import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
@@ -60,6 +71,12 @@ const tmpName = (prefix) => `${prefix}${process.pid}.${randomBytes(6).toString('
 
 export class VisitStore {
   #tail = Promise.resolve();
+  /** The batch gathering increments until the mutex frees: {size, result}. */
+  #batch = null;
+  /** Directory fsyncs still running (outside the mutex); idle() waits for them. */
+  #syncing = new Set();
+  /** Batches and writes committed so far (for tests and the bench). */
+  stats = { commits: 0, increments: 0 };
 
   constructor(dataDir) {
     this.dataDir = path.resolve(dataDir);
@@ -99,12 +116,37 @@ export class VisitStore {
     return run;
   }
 
-  /** Resolves once every queued write has finished (used on shutdown). */
-  idle() {
-    return this.#tail;
+  /** Resolves once every queued write and its directory fsync has finished (used on shutdown). */
+  async idle() {
+    await this.#tail;
+    await Promise.allSettled([...this.#syncing]);
   }
 
+  /** Atomically replace the file (temp file, fsync, rename) and fsync the directory. */
   async #write(count) {
+    await this.#replace(count);
+    await this.#syncDir();
+  }
+
+  /** Run the directory fsync outside the mutex (see "Pipelining" above). */
+  #syncDirTracked() {
+    const p = this.#syncDir();
+    this.#syncing.add(p);
+    const forget = () => this.#syncing.delete(p);
+    p.then(forget, forget);
+    return p;
+  }
+
+  async #syncDir() {
+    const dir = await open(this.dataDir, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
+  async #replace(count) {
     const tmp = path.join(this.dataDir, tmpName(TMP_PREFIX));
     try {
       const fh = await open(tmp, 'wx', FILE_MODE);
@@ -120,26 +162,45 @@ export class VisitStore {
       await unlink(tmp).catch(() => {});
       throw err;
     }
-    const dir = await open(this.dataDir, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
   }
 
   /**
-   * Add one visit; resolves to the new count. Rejects with CorruptVisitsFile
-   * (the file is left untouched) or a filesystem error (nothing written).
+   * Add one visit; resolves to the new count once it is durable. Rejects with
+   * CorruptVisitsFile (the file is left untouched) or a filesystem error
+   * (nothing written, or not known to be durable). Concurrent calls share one
+   * write (group commit); each still gets its own distinct count.
    */
   increment() {
-    return this.#exclusive(async () => {
-      const count = (await this.read()) + 1;
-      if (count > MAX_VISITS) {
+    let batch = this.#batch;
+    if (!batch) {
+      batch = { size: 0, result: null };
+      this.#batch = batch;
+      const committed = this.#exclusive(async () => {
+        let base;
+        try {
+          base = await this.read(); // the file, not a cached value: an outside change (corruption) is seen
+        } finally {
+          if (this.#batch === batch) this.#batch = null; // closed: later increments form the next batch
+        }
+        const granted = Math.min(batch.size, MAX_VISITS - base);
+        if (granted > 0) {
+          await this.#replace(base + granted);
+          this.stats.commits++;
+          this.stats.increments += granted;
+        }
+        return { base, granted };
+      });
+      batch.result = committed.then(async (r) => {
+        if (r.granted > 0) await this.#syncDirTracked();
+        return r;
+      });
+    }
+    const index = batch.size++;
+    return batch.result.then(({ base, granted }) => {
+      if (index >= granted) {
         throw new CorruptVisitsFile(this.file, `count would exceed the maximum ${MAX_VISITS}`);
       }
-      await this.#write(count);
-      return count;
+      return base + index + 1;
     });
   }
 

@@ -5,7 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, test } from 'node:test';
 
 import { createApp, moscowTime } from '../src/app.js';
-import { POD, TOKEN, pageCount, request, tempDataDir } from './helpers.js';
+import { POD, TOKEN, VERSION, pageCount, request, tempDataDir } from './helpers.js';
 
 let tmp;
 let app;
@@ -16,12 +16,13 @@ async function boot(opts = {}) {
   logs = [];
   const log = Object.fromEntries(['info', 'warn', 'error'].map((level) =>
     [level, (msg, fields = {}) => logs.push({ level, msg, ...fields })]));
-  app = createApp({ dataDir: tmp.dataDir, pod: POD, adminToken: TOKEN, log, ...opts });
+  app = createApp({ dataDir: tmp.dataDir, pod: POD, adminToken: TOKEN, version: VERSION, log, ...opts });
   port = await app.start(0, '127.0.0.1');
 }
 const get = (p, opts) => request(port, 'GET', p, opts);
 const visits = async () => JSON.parse((await get('/visits')).body).visits;
 const AUTH = { authorization: `Bearer ${TOKEN}` };
+const IDENT = { pod: POD, version: VERSION };
 
 beforeEach(async () => {
   tmp = await tempDataDir();
@@ -42,6 +43,7 @@ test('GET / counts visits and shows the pod and Moscow time', async () => {
     assert.equal(pageCount(res.body), expected);
   }
   assert.ok(res.body.includes(`id="pod">${POD}<`));
+  assert.ok(res.body.includes(`id="version">${VERSION}<`));
   const m = /id="time">(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) MSK \(UTC\+03:00\)</.exec(res.body);
   assert.ok(m, res.body);
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
@@ -60,7 +62,7 @@ test('GET /visits is JSON and does not count', async () => {
     const res = await get('/visits');
     assert.equal(res.status, 200);
     assert.match(res.headers['content-type'], /^application\/json/);
-    assert.deepEqual(JSON.parse(res.body), { visits: 1, pod: POD });
+    assert.deepEqual(JSON.parse(res.body), { visits: 1, ...IDENT });
   }
 });
 
@@ -76,14 +78,14 @@ test('probes, metrics, unknown paths and HEAD / do not count', async () => {
 test('GET /healthz', async () => {
   const res = await get('/healthz');
   assert.equal(res.status, 200);
-  assert.deepEqual(JSON.parse(res.body), { status: 'ok' });
+  assert.deepEqual(JSON.parse(res.body), { status: 'ok', ...IDENT });
 });
 
 test('GET /readyz when ready', async () => {
   await get('/');
   const res = await get('/readyz');
   assert.equal(res.status, 200);
-  assert.deepEqual(JSON.parse(res.body), { status: 'ready', visits: 1 });
+  assert.deepEqual(JSON.parse(res.body), { status: 'ready', visits: 1, ...IDENT });
 });
 
 test('GET /metrics is Prometheus text with requests and visits', async () => {
@@ -102,10 +104,49 @@ test('GET /metrics is Prometheus text with requests and visits', async () => {
   assert.ok(res.body.includes('http_requests_total{method="PUT",route="/visits",status="405"} 1\n'));
   assert.ok(res.body.includes(`app_visits{pod="${POD}"} 2\n`));
   assert.ok(res.body.includes(`app_visits_file_ok{pod="${POD}"} 1\n`));
+  assert.ok(res.body.includes(`app_visit_commits_total{pod="${POD}"} 2\n`));
   // Every sample line is "name{labels} number".
   for (const line of res.body.trim().split('\n').filter((l) => !l.startsWith('#'))) {
     assert.match(line, /^[a-z_]+\{[^}]*\} \d+$/);
   }
+});
+
+test('POST /visits counts a visit and answers JSON', async () => {
+  await get('/');
+  for (const expected of [2, 3]) {
+    const res = await request(port, 'POST', '/visits');
+    assert.equal(res.status, 200);
+    assert.match(res.headers['content-type'], /^application\/json/);
+    assert.deepEqual(JSON.parse(res.body), { visits: expected, ...IDENT });
+  }
+  assert.equal(pageCount((await get('/')).body), 4);
+  assert.equal(await readFile(`${tmp.dataDir}/visits`, 'utf8'), '4\n');
+  assert.equal((await request(port, 'PUT', '/visits')).status, 405);
+});
+
+test('every answer names the pod and the version (headers, JSON, HTML)', async () => {
+  for (const [method, p] of [['GET', '/'], ['HEAD', '/'], ['GET', '/visits'], ['POST', '/visits'],
+    ['GET', '/healthz'], ['GET', '/readyz'], ['GET', '/metrics'], ['GET', '/nope'], ['POST', '/visits/reset']]) {
+    const res = await request(port, method, p);
+    assert.equal(res.headers['x-pod-name'], POD, p);
+    assert.equal(res.headers['x-app-version'], VERSION, p);
+    if (res.headers['content-type'].startsWith('application/json')) {
+      const body = JSON.parse(res.body);
+      assert.deepEqual([body.pod, body.version], [POD, VERSION], `${method} ${p}`);
+    }
+  }
+  await writeFile(`${tmp.dataDir}/visits`, 'x');
+  const body = JSON.parse((await get('/readyz')).body);
+  assert.deepEqual([body.status, body.pod, body.version], ['error', POD, VERSION]);
+  const page = (await get('/')).body;
+  assert.ok(page.includes(`id="pod">${POD}<`) && page.includes(`id="version">${VERSION}<`));
+});
+
+test('the version defaults to "dev"', async () => {
+  await app.shutdown(1000);
+  await boot({ version: undefined });
+  assert.equal(JSON.parse((await get('/visits')).body).version, 'dev');
+  assert.ok((await get('/')).body.includes('id="version">dev<'));
 });
 
 test('the pod name is HTML-escaped', async () => {
@@ -132,7 +173,7 @@ test('POST /visits/reset with the token', async () => {
   await get('/');
   const res = await request(port, 'POST', '/visits/reset', { headers: AUTH });
   assert.equal(res.status, 200);
-  assert.deepEqual(JSON.parse(res.body), { visits: 0, previous: 2, pod: POD });
+  assert.deepEqual(JSON.parse(res.body), { visits: 0, previous: 2, ...IDENT });
   assert.equal(await visits(), 0);
   assert.equal(await readFile(`${tmp.dataDir}/visits`, 'utf8'), '0\n');
   const wrongMethod = await get('/visits/reset');
@@ -176,10 +217,16 @@ test('a corrupt file is reported on /readyz, / and /visits, and never reset', as
   assert.ok(errors.every((e) => e.file === file));
   assert.ok(errors.some((e) => e.msg.includes('corrupt visits file') && e.msg.includes("'12ab'")));
 
-  // The admin reset is the explicit way out.
+  // The admin reset is the explicit way out: it needs the token, and then
+  // the pod is ready again at 0 and counts on.
+  assert.equal((await request(port, 'POST', '/visits/reset')).status, 401);
+  assert.equal((await get('/readyz')).status, 503);
   res = await request(port, 'POST', '/visits/reset', { headers: AUTH });
-  assert.equal(JSON.parse(res.body).previous, null);
-  assert.equal((await get('/readyz')).status, 200);
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(res.body), { visits: 0, previous: null, ...IDENT });
+  assert.equal(await readFile(file, 'utf8'), '0\n');
+  assert.deepEqual(JSON.parse((await get('/readyz')).body), { status: 'ready', visits: 0, ...IDENT });
+  assert.equal(pageCount((await get('/')).body), 1);
 });
 
 test('one log line per request', async () => {

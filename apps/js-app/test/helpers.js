@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 export const APP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const POD = 'js-app-0';
 export const TOKEN = 'test-admin-token';
+export const VERSION = '9.8.7-test';
 
 /** A fresh directory with an empty "data" dir inside; removed by cleanup(). */
 export async function tempDataDir() {
@@ -101,7 +102,10 @@ export function startServer({ dataDir, env = {}, prefix = [], timeoutMs = 10_000
   const cmd = [...prefix, process.execPath, 'src/server.js'];
   const child = spawn(cmd[0], cmd.slice(1), {
     cwd: APP_DIR,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, POD_NAME: POD, ...env },
+    env: {
+      ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, POD_NAME: POD,
+      APP_VERSION: VERSION, ADMIN_TOKEN: TOKEN, ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

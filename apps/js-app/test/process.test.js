@@ -5,7 +5,9 @@ import { chmod, chown, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { afterEach, beforeEach, test } from 'node:test';
 
-import { POD, pageCount, pool, readOnlyRoot, startServer, tempDataDir, withoutDacOverride } from './helpers.js';
+import {
+  POD, TOKEN, VERSION, pageCount, pool, readOnlyRoot, startServer, tempDataDir, withoutDacOverride,
+} from './helpers.js';
 
 const REQUESTS = 1000;
 const CONCURRENCY = 50;
@@ -38,14 +40,16 @@ test(`${REQUESTS} requests at concurrency ${CONCURRENCY}, then a restart: the co
 
   // Every visit got its own number: no lost or duplicated increment.
   assert.deepEqual(seen.sort((a, b) => a - b), Array.from({ length: REQUESTS }, (_, i) => i + 1));
-  assert.deepEqual(JSON.parse((await server.get('/visits')).body), { visits: REQUESTS, pod: POD });
+  assert.deepEqual(JSON.parse((await server.get('/visits')).body), { visits: REQUESTS, pod: POD, version: VERSION });
   assert.equal(await readFile(`${tmp.dataDir}/visits`, 'utf8'), `${REQUESTS}\n`);
   const metrics = (await server.get('/metrics')).body;
   assert.ok(metrics.includes(`http_requests_total{method="GET",route="/",status="200"} ${REQUESTS}\n`));
   assert.ok(metrics.includes(`app_visits{pod="${POD}"} ${REQUESTS}\n`));
+  const commits = Number(/^app_visit_commits_total\{[^}]*\} (\d+)$/m.exec(metrics)[1]);
+  assert.ok(commits >= 1 && commits <= REQUESTS, String(commits));
   assert.equal(server.requestLog().filter((l) => l.path === '/').length, REQUESTS);
   t.diagnostic(`js-app load test: ${REQUESTS} requests, concurrency ${CONCURRENCY}, final count ${REQUESTS}, ` +
-    `${seconds.toFixed(1)}s (${Math.round(REQUESTS / seconds)} req/s)`);
+    `${seconds.toFixed(1)}s (${Math.round(REQUESTS / seconds)} req/s), ${(REQUESTS / commits).toFixed(1)} visits per commit`);
 
   assert.deepEqual(await server.stop(), { code: 0, signal: null });
   assert.match(server.logs(), /"msg":"shutdown complete"/);
@@ -76,6 +80,45 @@ test('SIGTERM during load: in-flight requests finish, every acknowledged visit i
   assert.ok(ok >= 50);
   assert.equal(ok + failed, 300);
   assert.equal(Number(await readFile(`${tmp.dataDir}/visits`, 'utf8')), ok);
+});
+
+test('kill -9 under load: the file is intact and every answered visit is in it', async (t) => {
+  let server = await start();
+  const answered = [];
+  let attempted = 0;
+  let killed = false;
+  await pool(3000, CONCURRENCY, async () => {
+    if (killed) return;
+    attempted++;
+    let res;
+    try {
+      res = await server.get('/', { timeout: 10_000 });
+    } catch {
+      return; // cut by the kill
+    }
+    if (res.status !== 200) return;
+    answered.push(pageCount(res.body));
+    if (answered.length === 300 && !killed) {
+      killed = true;
+      server.kill();
+    }
+  });
+  assert.deepEqual(await server.exited, { code: null, signal: 'SIGKILL' });
+  const onDisk = Number(await readFile(`${tmp.dataDir}/visits`, 'utf8')); // a complete value, not torn
+  assert.equal(new Set(answered).size, answered.length);
+  // Counts are handed out 1, 2, 3, ... so "the highest answered count is on disk"
+  // means every answered visit is. Visits cut before their answer may be on disk
+  // too, but no more than were sent.
+  const highest = Math.max(...answered);
+  assert.ok(highest <= onDisk && onDisk <= attempted, `answered up to ${highest}, ${onDisk} on disk, ${attempted} sent`);
+  assert.ok(answered.length <= onDisk);
+  t.diagnostic(`js-app kill -9 test: ${answered.length} visits answered, ${onDisk} on disk, ${attempted} sent`);
+
+  server = await start();
+  assert.equal((await server.get('/readyz')).status, 200);
+  assert.equal(JSON.parse((await server.request('POST', '/visits')).body).visits, onDisk + 1);
+  assert.deepEqual(await server.stop(), { code: 0, signal: null });
+  assert.match(server.logs(), /"msg":"listening"/);
 });
 
 test('SIGTERM with an idle keep-alive connection open: prompt, clean exit', async () => {
@@ -116,16 +159,29 @@ test('a read-only data dir: /readyz 503, / 500, /visits still reads, nothing cha
   assert.ok(server.logs().includes('not ready: data directory not writable'));
 });
 
-test('a corrupt visits file, real process: reported, not overwritten', async () => {
-  await writeFile(`${tmp.dataDir}/visits`, 'not-a-number\n');
+test('a corrupt visits file, real process: not ready but alive, not overwritten, until the admin reset', async () => {
+  const file = `${tmp.dataDir}/visits`;
   const server = await start();
-  const res = await server.get('/readyz');
+  for (let i = 0; i < 3; i++) assert.equal((await server.get('/')).status, 200);
+  await writeFile(file, 'not-a-number\n'); // as `kubectl exec ... sh -c 'echo ...'`
+  let res = await server.get('/readyz');
   assert.equal(res.status, 503);
-  assert.equal(JSON.parse(res.body).file, `${tmp.dataDir}/visits`);
+  assert.deepEqual([JSON.parse(res.body).error, JSON.parse(res.body).file], ['corrupt visits file', file]);
+  assert.equal((await server.get('/healthz')).status, 200);
   assert.equal((await server.get('/')).status, 500);
+  assert.equal((await server.request('POST', '/visits')).status, 500);
+  assert.equal((await server.request('POST', '/visits/reset')).status, 401);
+  assert.equal(await readFile(file, 'utf8'), 'not-a-number\n');
+
+  res = await server.request('POST', '/visits/reset', { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(res.body), { visits: 0, previous: null, pod: POD, version: VERSION });
+  assert.equal(await readFile(file, 'utf8'), '0\n');
+  assert.equal((await server.get('/readyz')).status, 200);
+  assert.equal(JSON.parse((await server.request('POST', '/visits')).body).visits, 1);
   assert.deepEqual(await server.stop(), { code: 0, signal: null });
-  assert.equal(await readFile(`${tmp.dataDir}/visits`, 'utf8'), 'not-a-number\n');
   assert.ok(server.logs().includes('corrupt visits file'));
+  assert.ok(server.logs().includes('reset replaces corrupt visits file'));
 });
 
 test('as UID 10001 on a read-only root filesystem (as in the pod)', async (t) => {

@@ -84,6 +84,54 @@ test('300 concurrent increments in one process: none lost, every value once', as
   assert.deepEqual([...results].sort((a, b) => a - b), Array.from({ length: 300 }, (_, i) => i + 1));
   assert.equal(await store.read(), 300);
   assert.deepEqual(await tmpFiles(), []);
+  // Group commit: they were all waiting at once, so they shared one write.
+  assert.deepEqual(store.stats, { commits: 1, increments: 300 });
+});
+
+test('group commit: increments arriving while a write holds the mutex share the next commit', async () => {
+  assert.equal(await store.increment(), 1);
+  const blocker = store.reset(); // holds the mutex: read, write, fsync, rename, directory fsync
+  const batch = Array.from({ length: 20 }, () => store.increment());
+  let answered = 0;
+  batch.forEach((p) => p.then(() => answered++));
+  assert.equal(await blocker, 1);
+  assert.equal(answered, 0); // none answered before its own commit
+  assert.deepEqual((await Promise.all(batch)).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1));
+  assert.deepEqual(store.stats, { commits: 2, increments: 21 });
+  assert.equal(await readFile(store.file, 'utf8'), '20\n');
+  // Steady load: the number of writes stays far below the number of visits.
+  const loops = Array.from({ length: 50 }, async () => {
+    for (let i = 0; i < 20; i++) await store.increment();
+  });
+  await Promise.all(loops);
+  assert.equal(await store.read(), 1020);
+  assert.equal(store.stats.increments, 1021);
+  assert.ok(store.stats.commits < 1000 / 5, `${store.stats.commits} commits for 1000 increments`);
+});
+
+test('a failed batch fails each of its members, and the next batch works', async () => {
+  await writeFile(store.file, 'bad');
+  const results = await Promise.allSettled(Array.from({ length: 5 }, () => store.increment()));
+  assert.ok(results.every((r) => r.status === 'rejected' && r.reason instanceof CorruptVisitsFile));
+  assert.equal(await readFile(store.file, 'utf8'), 'bad');
+  assert.equal(await store.reset(), null);
+  assert.deepEqual(await Promise.all([store.increment(), store.increment()]), [1, 2]);
+});
+
+test('at the maximum only the overflowing members of a batch fail', async () => {
+  await writeFile(store.file, `${MAX_VISITS - 2}\n`);
+  const results = await Promise.allSettled(Array.from({ length: 4 }, () => store.increment()));
+  assert.deepEqual(results.slice(0, 2).map((r) => r.value), [MAX_VISITS - 1, MAX_VISITS]);
+  assert.ok(results.slice(2).every((r) => r.status === 'rejected' && /exceed the maximum/.test(r.reason.problem)));
+  assert.equal(await store.read(), MAX_VISITS);
+});
+
+test('idle() waits for the directory fsync of the last batch', async () => {
+  const pending = Array.from({ length: 10 }, () => store.increment());
+  await store.idle();
+  // Everything was answered by the time idle() resolved.
+  const settled = await Promise.race([Promise.all(pending), new Promise((r) => setImmediate(() => r('pending')))]);
+  assert.deepEqual(settled, Array.from({ length: 10 }, (_, i) => i + 1));
 });
 
 test('stale temp files from a crash are removed', async () => {

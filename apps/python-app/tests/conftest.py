@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import shutil
@@ -20,6 +21,7 @@ sys.path.insert(0, str(APP_DIR))
 from visits import create_app  # noqa: E402
 
 TOKEN = "test-admin-token"
+VERSION = "9.8.7-test"
 
 # Lines shown in pytest's terminal summary (load-test numbers).
 SUMMARY: list[str] = []
@@ -40,7 +42,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def app(data_dir: Path):
-    return create_app({"DATA_DIR": str(data_dir), "ADMIN_TOKEN": TOKEN, "POD_NAME": POD})
+    return create_app({"DATA_DIR": str(data_dir), "ADMIN_TOKEN": TOKEN, "POD_NAME": POD,
+                       "APP_VERSION": VERSION})
 
 
 @pytest.fixture
@@ -131,6 +134,8 @@ class Server:
             "PORT": str(self.port),
             "DATA_DIR": str(self.data_dir),
             "POD_NAME": POD,
+            "APP_VERSION": VERSION,
+            "ADMIN_TOKEN": TOKEN,
             "WEB_CONCURRENCY": str(self.workers),
             "PYTHONDONTWRITEBYTECODE": "1",
         })
@@ -138,8 +143,10 @@ class Server:
         cmd = self.prefix + [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
                              "visits.wsgi:app"]
         self._log = open(self.log_path, "ab")
+        # Own process group: kill_all() takes the master and its workers at once,
+        # as the kernel does to a container whose PID 1 dies.
         self.proc = subprocess.Popen(cmd, cwd=APP_DIR, env=env, stdout=self._log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -156,6 +163,16 @@ class Server:
     def get(self, path: str, **kw) -> tuple[int, bytes]:
         return http_request(self.port, "GET", path, **kw)
 
+    def request(self, method: str, path: str, **kw) -> tuple[int, bytes]:
+        return http_request(self.port, method, path, **kw)
+
+    def kill_all(self) -> None:
+        """SIGKILL the master and every worker at the same instant (kill -9 of the pod)."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self._log.close()
+
     def stop(self, timeout: float = 30) -> int:
         """SIGTERM and wait: returns the exit code."""
         assert self.proc is not None
@@ -167,7 +184,8 @@ class Server:
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         if hasattr(self, "_log"):
             self._log.close()

@@ -9,9 +9,10 @@ import pytest
 
 from visits import create_app
 
-from .conftest import POD, TOKEN
+from .conftest import POD, TOKEN, VERSION
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+IDENT = {"pod": POD, "version": VERSION}
 
 
 def visits_of(client) -> int:
@@ -33,6 +34,7 @@ def test_index_counts_visits_and_shows_pod_and_moscow_time(client):
         assert page_count(resp) == expected
     body = resp.get_data(as_text=True)
     assert f'id="pod">{POD}<' in body
+    assert f'id="version">{VERSION}<' in body
     shown = re.search(r'id="time">(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) MSK \(UTC\+03:00\)', body)
     assert shown, body
     moscow = dt.datetime.strptime(shown.group(1), "%Y-%m-%d %H:%M:%S").replace(
@@ -45,7 +47,7 @@ def test_visits_is_json_and_does_not_count(client):
     for _ in range(5):
         resp = client.get("/visits")
         assert resp.status_code == 200
-        assert resp.get_json() == {"visits": 1, "pod": POD}
+        assert resp.get_json() == {"visits": 1, **IDENT}
 
 
 def test_probes_metrics_and_head_do_not_count(client):
@@ -59,14 +61,14 @@ def test_probes_metrics_and_head_do_not_count(client):
 def test_healthz(client):
     resp = client.get("/healthz")
     assert resp.status_code == 200
-    assert resp.get_json() == {"status": "ok"}
+    assert resp.get_json() == {"status": "ok", **IDENT}
 
 
 def test_readyz_ready(client):
     client.get("/")
     resp = client.get("/readyz")
     assert resp.status_code == 200
-    assert resp.get_json() == {"status": "ready", "visits": 1}
+    assert resp.get_json() == {"status": "ready", "visits": 1, **IDENT}
 
 
 def test_metrics_prometheus_text(client):
@@ -98,6 +100,48 @@ def test_pod_name_from_env(data_dir, monkeypatch):
     assert app.test_client().get("/visits").get_json()["pod"] == "from-downward-api-2"
 
 
+def test_post_visits_counts_and_answers_json(client, data_dir):
+    client.get("/")
+    for expected in (2, 3):
+        resp = client.post("/visits")
+        assert resp.status_code == 200
+        assert resp.mimetype == "application/json"
+        assert resp.get_json() == {"visits": expected, **IDENT}
+    assert page_count(client.get("/")) == 4
+    assert (data_dir / "visits").read_text() == "4\n"
+    assert client.put("/visits").status_code == 405
+
+
+def test_every_answer_names_pod_and_version(client, data_dir):
+    for method, path in [("GET", "/"), ("HEAD", "/"), ("GET", "/visits"), ("POST", "/visits"),
+                         ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
+                         ("GET", "/nope"), ("POST", "/visits/reset")]:
+        resp = client.open(path, method=method)
+        assert resp.headers["X-Pod-Name"] == POD, path
+        assert resp.headers["X-App-Version"] == VERSION, path
+        if resp.mimetype == "application/json":
+            body = resp.get_json()
+            assert (body["pod"], body["version"]) == (POD, VERSION), (method, path, body)
+    # Error answers too, JSON and HTML.
+    (data_dir / "visits").write_text("x")
+    body = client.get("/readyz").get_json()
+    assert (body["status"], body["pod"], body["version"]) == ("error", POD, VERSION)
+    page = client.get("/").get_data(as_text=True)
+    assert f'id="pod">{POD}<' in page and f'id="version">{VERSION}<' in page
+
+
+def test_version_from_env_default_dev(data_dir, monkeypatch):
+    monkeypatch.delenv("APP_VERSION", raising=False)
+    client = create_app({"DATA_DIR": str(data_dir), "POD_NAME": POD}).test_client()
+    assert client.get("/visits").get_json()["version"] == "dev"
+    assert b'id="version">dev<' in client.get("/").data
+    monkeypatch.setenv("APP_VERSION", "0.2.0")
+    client = create_app({"DATA_DIR": str(data_dir), "POD_NAME": POD}).test_client()
+    assert client.get("/visits").get_json() == {"visits": 1, "pod": POD, "version": "0.2.0"}
+    assert b'id="version">0.2.0<' in client.get("/").data
+    assert client.get("/healthz").headers["X-App-Version"] == "0.2.0"
+
+
 def test_pod_name_is_html_escaped(data_dir):
     app = create_app({"DATA_DIR": str(data_dir), "POD_NAME": "<b>x</b>"})
     body = app.test_client().get("/").get_data(as_text=True)
@@ -120,7 +164,7 @@ def test_reset_with_token(client, data_dir):
     client.get("/")
     resp = client.post("/visits/reset", headers=AUTH)
     assert resp.status_code == 200
-    assert resp.get_json() == {"visits": 0, "previous": 2, "pod": POD}
+    assert resp.get_json() == {"visits": 0, "previous": 2, **IDENT}
     assert visits_of(client) == 0
     assert (data_dir / "visits").read_text() == "0\n"
     assert client.get("/visits/reset").status_code == 405
@@ -168,9 +212,16 @@ def test_corrupt_file_reported_not_reset(client, data_dir, capsys):
     assert errors and all(e["file"] == str(path) for e in errors)
     assert any("corrupt visits file" in e["msg"] and "'12ab'" in e["msg"] for e in errors)
 
-    # The admin reset is the explicit way out.
-    assert client.post("/visits/reset", headers=AUTH).get_json()["previous"] is None
-    assert client.get("/readyz").status_code == 200
+    # The admin reset is the explicit way out: it needs the token, and then
+    # the pod is ready again at 0 and counts on.
+    assert client.post("/visits/reset").status_code == 401
+    assert client.get("/readyz").status_code == 503
+    resp = client.post("/visits/reset", headers=AUTH)
+    assert resp.status_code == 200
+    assert resp.get_json() == {"visits": 0, "previous": None, **IDENT}
+    assert path.read_bytes() == b"0\n"
+    assert client.get("/readyz").get_json() == {"status": "ready", "visits": 0, **IDENT}
+    assert page_count(client.get("/")) == 1
 
 
 def test_one_log_line_per_request(client, capsys):

@@ -101,30 +101,131 @@ def test_failed_rename_keeps_old_value_and_cleans_up(data_dir, monkeypatch):
 
 def test_threads_do_not_lose_increments(data_dir):
     store = VisitStore(str(data_dir))
-    threads = [threading.Thread(target=lambda: [store.increment() for _ in range(25)])
-               for _ in range(8)]
+    results: list[int] = []
+
+    def work():
+        got = [store.increment() for _ in range(25)]
+        results.extend(got)  # list.extend is atomic under the GIL
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert store.read() == 200
+    assert sorted(results) == list(range(1, 201))  # every count handed out exactly once
+    assert store.stats["increments"] == 200
+    assert 1 <= store.stats["commits"] <= 200
 
 
-def _hammer(path, n):
+def test_concurrent_increments_share_one_commit(data_dir):
+    """Group commit, deterministically: while the commit slot is busy, ten
+    threads gather in one batch, which is then written once."""
+    store = VisitStore(str(data_dir))
+    store.increment()
+    commits = []
+    store.on_commit = commits.append
+    results: list[int] = []
+    with store._commit_slot:  # as if a previous batch were still writing
+        threads = [threading.Thread(target=lambda: results.append(store.increment()))
+                   for _ in range(10)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while (store._batch is None or store._batch.size < 10) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert store._batch.size == 10
+        assert (data_dir / "visits").read_text() == "1\n"  # nobody answered, nothing written
+        assert results == []
+    for t in threads:
+        t.join(10)
+    assert sorted(results) == list(range(2, 12))
+    assert commits == [10]  # one write + fsync + rename + directory fsync for all ten
+    assert store.stats == {"commits": 2, "increments": 11}
+    assert (data_dir / "visits").read_text() == "11\n"
+    assert tmp_files(data_dir) == []
+
+
+def test_a_failed_batch_fails_every_member_and_the_next_one_works(data_dir):
+    store = VisitStore(str(data_dir))
+    (data_dir / "visits").write_text("bad")
+    errors: list[BaseException] = []
+
+    def visit():
+        try:
+            store.increment()
+        except CorruptVisitsFile as exc:
+            errors.append(exc)
+
+    with store._commit_slot:
+        threads = [threading.Thread(target=visit) for _ in range(5)]
+        for t in threads:
+            t.start()
+        while store._batch is None or store._batch.size < 5:
+            time.sleep(0.005)
+    for t in threads:
+        t.join(10)
+    assert len(errors) == 5
+    assert (data_dir / "visits").read_text() == "bad"
+    assert store.reset() is None
+    assert store.increment() == 1
+
+
+def test_max_visits_only_the_overflowing_members_fail(data_dir):
+    store = VisitStore(str(data_dir))
+    (data_dir / "visits").write_text(f"{MAX_VISITS - 2}\n")
+    results, errors = [], []
+
+    def visit():
+        try:
+            results.append(store.increment())
+        except CorruptVisitsFile as exc:
+            errors.append(exc)
+
+    with store._commit_slot:
+        threads = [threading.Thread(target=visit) for _ in range(4)]
+        for t in threads:
+            t.start()
+        while store._batch is None or store._batch.size < 4:
+            time.sleep(0.005)
+    for t in threads:
+        t.join(10)
+    assert sorted(results) == [MAX_VISITS - 1, MAX_VISITS]
+    assert len(errors) == 2 and all("exceed the maximum" in e.problem for e in errors)
+    assert store.read() == MAX_VISITS
+
+
+def _hammer(path, n, threads, out):
     s = VisitStore(path)
-    for _ in range(n):
-        s.increment()
+    got: list[int] = []
+
+    def work():
+        got.extend(s.increment() for _ in range(n))
+
+    ts = [threading.Thread(target=work) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    out.put((got, s.stats["commits"]))
 
 
-def test_processes_do_not_lose_increments(data_dir):
+def test_processes_with_threads_do_not_lose_increments(data_dir):
+    """Like gunicorn: several processes, each with several threads; batches
+    of different processes are serialised by the flock."""
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_hammer, args=(str(data_dir), 50)) for _ in range(4)]
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_hammer, args=(str(data_dir), 25, 4, out)) for _ in range(4)]
     for p in procs:
         p.start()
+    results = [out.get(timeout=60) for _ in procs]
     for p in procs:
         p.join(30)
         assert p.exitcode == 0
-    assert VisitStore(str(data_dir)).read() == 200
+    counts = sorted(c for got, _ in results for c in got)
+    assert counts == list(range(1, 401))  # distinct across processes, none lost
+    assert VisitStore(str(data_dir)).read() == 400
+    assert tmp_files(data_dir) == []
 
 
 def test_sigkill_mid_write_never_leaves_a_torn_file(data_dir):

@@ -87,9 +87,12 @@ def format_time(now: dt.datetime) -> str:
             f"(UTC{sign}{minutes // 60:02d}:{minutes % 60:02d})")
 
 
+DEFAULT_VERSION = "dev"  # outside an image; the Dockerfile sets APP_VERSION (default 0.1.0)
+
+
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     """Build the app. Settings come from the environment unless given in
-    ``config`` (used by the tests): DATA_DIR, ADMIN_TOKEN, POD_NAME."""
+    ``config`` (used by the tests): DATA_DIR, ADMIN_TOKEN, POD_NAME, APP_VERSION."""
     _setup_logging()
     cfg = dict(config or {})
     env = os.environ
@@ -98,12 +101,15 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     pod = (
         cfg.get("POD_NAME") or env.get("POD_NAME") or env.get("HOSTNAME") or socket.gethostname()
     )
+    version = cfg.get("APP_VERSION") or env.get("APP_VERSION") or DEFAULT_VERSION
 
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     store = VisitStore(data_dir)
     metrics = Metrics(store, pod)
-    app.extensions["visits"] = {"store": store, "metrics": metrics, "pod": pod}
+    app.extensions["visits"] = {"store": store, "metrics": metrics, "pod": pod, "version": version}
+    # Every JSON answer names the pod that gave it and the app version.
+    ident = {"pod": pod, "version": version}
 
     try:
         removed = store.remove_stale_temp_files()
@@ -115,7 +121,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
                   extra={"fields": {"dir": store.data_dir}})
 
     def error(status: int, message: str, **details: Any) -> Response:
-        resp = jsonify({"status": "error", "error": message, **details})
+        resp = jsonify({"status": "error", "error": message, **details, **ident})
         resp.status_code = status
         return resp
 
@@ -141,6 +147,8 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         else:
             route = "unmatched"
         metrics.requests.labels(request.method, route, str(resp.status_code)).inc()
+        resp.headers["X-Pod-Name"] = pod
+        resp.headers["X-App-Version"] = version
         elapsed = time.perf_counter() - g.get("start", time.perf_counter())
         log.info("request", extra={"fields": {
             "method": request.method,
@@ -160,19 +168,30 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
             count = store.read() if request.method == "HEAD" else store.increment()
         except CorruptVisitsFile as exc:
             log.error("%s", exc, extra={"fields": {"file": exc.path, "problem": exc.problem}})
-            return render_template("error.html", message=str(exc)), 500
+            return render_template("error.html", message=str(exc), **ident), 500
         except OSError as exc:
             log.error("cannot persist visit: %s", exc, extra={"fields": {"file": store.path}})
-            return render_template("error.html", message=f"cannot write visits file: {exc}"), 500
-        resp = Response(render_template("index.html", pod=pod, visits=count,
-                                        time=format_time(moscow_now())))
+            return render_template("error.html", message=f"cannot write visits file: {exc}",
+                                   **ident), 500
+        resp = Response(render_template("index.html", visits=count,
+                                        time=format_time(moscow_now()), **ident))
         resp.headers["Cache-Control"] = "no-store"
         return resp
 
     @app.get("/visits")
     def visits():
         try:
-            return jsonify({"visits": store.read(), "pod": pod})
+            return jsonify({"visits": store.read(), **ident})
+        except CorruptVisitsFile as exc:
+            return corrupt(exc)
+        except OSError as exc:
+            return storage_failed(exc)
+
+    @app.post("/visits")
+    def record_visit():
+        """Counts a visit like ``GET /``, answered in JSON: ``visits`` is the new count."""
+        try:
+            return jsonify({"visits": store.increment(), **ident})
         except CorruptVisitsFile as exc:
             return corrupt(exc)
         except OSError as exc:
@@ -195,11 +214,11 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         except OSError as exc:
             return storage_failed(exc)
         log.warning("visits reset", extra={"fields": {"previous": previous, "pod": pod}})
-        return jsonify({"visits": 0, "previous": previous, "pod": pod})
+        return jsonify({"visits": 0, "previous": previous, **ident})
 
     @app.get("/healthz")
     def healthz():
-        return jsonify({"status": "ok"})
+        return jsonify({"status": "ok", **ident})
 
     @app.get("/readyz")
     def readyz():
@@ -219,7 +238,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
             log.error("not ready: visits file not readable: %s", exc,
                       extra={"fields": {"file": store.path}})
             return error(503, "visits file not readable", file=store.path, detail=str(exc))
-        return jsonify({"status": "ready", "visits": count})
+        return jsonify({"status": "ready", "visits": count, **ident})
 
     @app.get("/metrics")
     def prometheus_metrics():

@@ -63,6 +63,16 @@ class Metrics:
             ["method", "route", "status"],
             registry=self._registry,
         )
+        # One per durable write of visits (group commit: several visits can share one).
+        self.commits = Counter(
+            "app_visit_commits",
+            "Durable writes of the visits file (write, fsync, rename, directory fsync) for "
+            "visits; concurrent visits share one (group commit).",
+            ["pod"],
+            registry=self._registry,
+        )
+        self._commits = self.commits.labels(pod)
+        store.on_commit = lambda n: self._commits.inc()
         self._visits = VisitsCollector(store, pod)
         if not self.multiprocess:
             self._registry.register(self._visits)

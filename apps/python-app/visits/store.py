@@ -10,12 +10,28 @@ Guarantees:
   every read-modify-write runs under an exclusive ``flock`` on
   ``$DATA_DIR/visits.lock``. ``flock`` (not ``fcntl``/``lockf``) is used on
   purpose: its locks belong to the open file description, so two threads of
-  one worker that each open the lock file exclude each other too.
+  one worker that each open the lock file exclude each other too (reset and
+  the stale-file sweep rely on that).
+* Group commit: threads of one process that increment while a commit is in
+  progress join one pending batch. The first of them (the leader) waits for
+  the process's commit slot, takes the ``flock``, closes the batch, and
+  commits all of it with ONE read, ONE atomic replace and ONE directory fsync;
+  the others sleep until it is done and get the consecutive counts
+  ``base+1 .. base+n``. Across processes the ``flock`` serialises the
+  batches: each one reads the count the previous one (of any worker) wrote.
+  Every increment returns only after the directory fsync that made its batch
+  durable, so an answered visit is on disk.
 * No torn file after a crash: the new value goes to a temp file in the same
   directory, which is fsync'ed and then ``rename``d over ``visits``; the
   directory is fsync'ed afterwards so the rename itself is durable. A reader
   therefore sees either the old or the new complete value, which is why plain
   reads do not take the lock.
+* Pipelining: the directory fsync of a batch runs after the ``flock`` and the
+  commit slot are released, while the next batch (of this or another worker)
+  already writes. That is safe: the next batch read the count this one
+  renamed into place, and its temp file is fsync'ed before its rename, so
+  whichever entry the directory holds after this batch's directory fsync, its
+  count includes all of this batch.
 """
 
 from __future__ import annotations
@@ -26,7 +42,8 @@ import logging
 import os
 import re
 import tempfile
-from typing import Iterator, Optional
+import threading
+from typing import Callable, Iterator, Optional
 
 log = logging.getLogger("visits.store")
 
@@ -68,11 +85,31 @@ def parse_count(raw: bytes, path: str) -> int:
     return count
 
 
+class _Batch:
+    """Increments of one process that share a commit."""
+
+    __slots__ = ("size", "done", "base", "granted", "error")
+
+    def __init__(self) -> None:
+        self.size = 0  # members so far; final once the leader closes the batch
+        self.done = threading.Event()
+        self.base = 0  # the count before this batch
+        self.granted = 0  # members that got a count (all, unless MAX_VISITS is hit)
+        self.error: Optional[BaseException] = None
+
+
 class VisitStore:
     def __init__(self, data_dir: str):
         self.data_dir = os.path.abspath(data_dir)
         self.path = os.path.join(self.data_dir, VISITS_FILE)
         self.lock_path = os.path.join(self.data_dir, LOCK_FILE)
+        self._batch_lock = threading.Lock()  # guards _batch
+        self._batch: Optional[_Batch] = None  # the batch still open to new members
+        self._commit_slot = threading.Lock()  # one commit of this process at a time
+        # Batches and increments committed by this process (tests, diagnostics).
+        self.stats = {"commits": 0, "increments": 0}
+        # Called with the batch size after each durable group commit (metrics).
+        self.on_commit: Callable[[int], None] = lambda n: None
 
     # -- reading -----------------------------------------------------------
     def read(self) -> int:
@@ -97,7 +134,13 @@ class VisitStore:
             os.close(fd)  # closing the descriptor releases the flock
 
     def _write(self, count: int) -> None:
-        """Atomically replace the visits file. Caller holds the lock."""
+        """Atomically and durably replace the visits file. Caller holds the lock."""
+        self._replace(count)
+        self._fsync_dir()
+
+    def _replace(self, count: int) -> None:
+        """Temp file, fsync, rename over the visits file. Caller holds the lock.
+        Durable only after the directory fsync that follows."""
         fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=TMP_SUFFIX, dir=self.data_dir)
         try:
             try:
@@ -111,7 +154,6 @@ class VisitStore:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        self._fsync_dir()
 
     def _fsync_dir(self) -> None:
         dfd = os.open(self.data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -121,17 +163,61 @@ class VisitStore:
             os.close(dfd)
 
     def increment(self) -> int:
-        """Add one visit and return the new count.
+        """Add one visit and return the new count, once it is durable.
 
-        Raises CorruptVisitsFile (the file is left untouched) or OSError
-        (e.g. read-only data directory; nothing is written).
+        Concurrent calls share one commit (group commit, see the module doc);
+        each still gets its own distinct count. Raises CorruptVisitsFile (the
+        file is left untouched) or OSError (e.g. read-only data directory;
+        nothing is written, or the write is not known to be durable).
         """
-        with self._locked():
-            count = self.read() + 1
-            if count > MAX_VISITS:
-                raise CorruptVisitsFile(self.path, f"count would exceed the maximum {MAX_VISITS}")
-            self._write(count)
-            return count
+        with self._batch_lock:
+            batch = self._batch
+            leader = batch is None
+            if leader:
+                batch = self._batch = _Batch()
+            index = batch.size
+            batch.size += 1
+        if leader:
+            self._commit(batch)
+        else:
+            batch.done.wait()
+        if batch.error is not None:
+            raise batch.error
+        if index >= batch.granted:
+            raise CorruptVisitsFile(self.path, f"count would exceed the maximum {MAX_VISITS}")
+        return batch.base + index + 1
+
+    def _commit(self, batch: _Batch) -> None:
+        """Run by the batch's leader: commit every member, then wake them."""
+        try:
+            with self._commit_slot:  # the previous batch of this process has renamed
+                try:
+                    with self._locked():  # ...and the other processes' batches too
+                        try:
+                            base = self.read()
+                        finally:
+                            with self._batch_lock:  # closed: later arrivals form the next batch
+                                if self._batch is batch:
+                                    self._batch = None
+                        granted = min(batch.size, MAX_VISITS - base)
+                        if granted > 0:
+                            self._replace(base + granted)
+                finally:
+                    with self._batch_lock:  # never leave a failed batch open
+                        if self._batch is batch:
+                            self._batch = None
+                batch.base, batch.granted = base, granted
+                if granted > 0:
+                    self.stats["commits"] += 1
+                    self.stats["increments"] += granted
+            if granted > 0:
+                self._fsync_dir()  # outside the lock: see "Pipelining"
+                with contextlib.suppress(Exception):
+                    self.on_commit(granted)
+        except BaseException as exc:  # every member gets the error (a 500)
+            batch.error = exc
+        finally:
+            batch.done.set()
 
     def reset(self) -> Optional[int]:
         """Set the count to 0. Returns the previous count (0 if the file was
