@@ -15,13 +15,13 @@ phase "tools" "$TOOLS_DIR/setup.sh"
 
 teardown() {
   local rc=$?
-  phase "cluster down" "$PROJECT_DIR/e2e/cluster.sh" down || true
+  phase "cluster down" "$PROJECT_DIR/cluster/cluster.sh" down || true
   log "end-to-end total: $((SECONDS - started))s (exit $rc)"
   exit $rc
 }
 trap teardown EXIT
 
-KUBECONFIG="$(phase "cluster up" "$PROJECT_DIR/e2e/cluster.sh" up)"
+KUBECONFIG="$(phase "cluster up" "$PROJECT_DIR/cluster/cluster.sh" up)"
 export KUBECONFIG
 rm -rf .e2e-artifacts
 phase "scenarios" npx mocha --config .mocharc.e2e.json ${E2E_GREP:+--grep "$E2E_GREP"}

@@ -4,19 +4,20 @@
 import * as assert from "assert";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import * as yaml from "js-yaml";
+import { LOCAL_IMAGES, prepareWorkspace, PROJECT_DIR, shippedConfig, withLocalImages, writeStackConfig } from "../../cluster/workspace";
 
-export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+export { LOCAL_IMAGES, PROJECT_DIR };
+/** On the local cluster the apps run the locally built images; on your own cluster, the config's. */
+const LOCAL_CLUSTER = process.env.E2E_USE_EXISTING_CLUSTER !== "1";
 /** Where previews and command logs are kept (the PR-comment diff among them). */
 export const ARTIFACTS_DIR = process.env.E2E_ARTIFACTS_DIR ?? path.join(PROJECT_DIR, ".e2e-artifacts");
 const WORK_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-e2e-"));
 const BACKEND_DIR = path.join(WORK_DIR, "state");
 /** Generated secrets must never show up in command output; every output is checked. */
 const seenSecrets = new Set<string>();
-
-const PROJECT_FILES = ["index.ts", "components", "charts", "Pulumi.yaml", "package.json", "tsconfig.json"];
 
 export interface CommandResult {
     status: number;
@@ -55,21 +56,18 @@ export class Stack {
 
     constructor(readonly name: string, config: Record<string, unknown>) {
         this.dir = path.join(WORK_DIR, name);
-        fs.mkdirSync(this.dir, { recursive: true });
-        for (const f of PROJECT_FILES) {
-            fs.cpSync(path.join(PROJECT_DIR, f), path.join(this.dir, f), { recursive: true });
-        }
-        fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(this.dir, "node_modules"));
+        prepareWorkspace(this.dir, "copy");
         fs.mkdirSync(BACKEND_DIR, { recursive: true });
         this.writeConfig(config);
         this.pulumi(["stack", "init", name, "--secrets-provider", "passphrase"]);
     }
 
-    /** Replaces the stack's `stateful-apps:*` config (keeps the encryption salt). */
+    /**
+     * Replaces the stack's `stateful-apps:*` config (keeps the encryption salt). Apps whose image
+     * is not one of the locally built ones run the first local tag (never pulled).
+     */
     writeConfig(config: Record<string, unknown>) {
-        const file = path.join(this.dir, `Pulumi.${this.name}.yaml`);
-        const existing = fs.existsSync(file) ? (yaml.load(fs.readFileSync(file, "utf8")) as any) : {};
-        fs.writeFileSync(file, yaml.dump({ ...existing, config }));
+        writeStackConfig(this.dir, this.name, LOCAL_CLUSTER ? withLocalImagesUnlessLocal(config) : config);
     }
 
     /** Runs `pulumi <args> -s <stack>`; throws with the output unless `allowFailure`. */
@@ -164,8 +162,17 @@ export async function eventually<T>(what: string, check: () => T | undefined | f
     }
 }
 
-export function loadShippedConfig(stack: string): Record<string, any> {
-    return clone((yaml.load(fs.readFileSync(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8")) as any).config);
+export const loadShippedConfig = shippedConfig;
+
+/** withLocalImages, but an app already set to a local image (e.g. the second tag) keeps it. */
+function withLocalImagesUnlessLocal(config: Record<string, any>): Record<string, any> {
+    const out = withLocalImages(config);
+    for (const [name, app] of Object.entries<any>(config["stateful-apps:apps"] ?? {})) {
+        if (typeof app.image === "string" && app.image.startsWith(`${LOCAL_IMAGES.prefix}/`)) {
+            out["stateful-apps:apps"][name].image = app.image;
+        }
+    }
+    return out;
 }
 
 export const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
@@ -200,7 +207,7 @@ export const readyPods = (ns: string, app: string) =>
 /** Deletes a namespace left by a scenario (retained by design) and frees its PVs for reuse. */
 export function cleanupNamespace(ns: string) {
     kubectl(["delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=180s"], { allowFailure: true });
-    execFileSync("bash", [path.join(PROJECT_DIR, "e2e", "cluster.sh"), "recycle-pvs"], { stdio: "ignore" });
+    execFileSync("bash", [path.join(PROJECT_DIR, "cluster", "cluster.sh"), "recycle-pvs"], { stdio: "ignore" });
 }
 
 /** The steps of a `pulumi preview --json`: op per resource URN suffix (`type::name`). */
@@ -247,4 +254,105 @@ export async function assertAppDeployed(ns: string, name: string, app: any, outp
         pods(ns, name).map((p) => `${p.metadata.name}.${name}-headless.${ns}.svc.cluster.local`),
     );
     assert.strictEqual(outputs.apps[name].replicas, replicas);
+}
+
+// ── Real pods: HTTP from this machine, files and DNS from inside the pods ────────────────────
+
+export interface HttpResult {
+    status: number;
+    body: string;
+}
+
+/**
+ * One HTTP request on a fresh connection (no keep-alive, so kube-proxy balances every request),
+ * from this machine: Service ClusterIPs and pod IPs are routed onto the local node's bridge.
+ */
+export function httpRequest(url: string, opts: { method?: string; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<HttpResult> {
+    return new Promise((resolve, reject) => {
+        const req = http.request(url, { method: opts.method ?? "GET", headers: opts.headers, agent: false, timeout: opts.timeoutMs ?? 10000 }, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk) => (body += chunk));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("timeout", () => req.destroy(new Error(`timeout: ${url}`)));
+        req.on("error", reject);
+        req.end();
+    });
+}
+
+/** The app's client Service, as this machine reaches it. */
+export function serviceUrl(ns: string, app: string): string {
+    const svc = kubectlJson(["get", "service", app, "-n", ns]);
+    return `http://${svc.spec.clusterIP}:${svc.spec.ports[0].port}`;
+}
+
+/** `kubectl exec` in the pod's app container; throws with the output on failure. */
+export function execIn(ns: string, pod: string, command: string[], opts: { allowFailure?: boolean } = {}): string {
+    return kubectl(["exec", "-n", ns, pod, "-c", "app", "--", ...command], opts);
+}
+
+/** The pod's own count, read from the file on its PVC. */
+export function visitsOnDisk(ns: string, pod: string): number {
+    const text = execIn(ns, pod, ["cat", "/data/visits"]).trim();
+    assert.match(text, /^\d+$/, `${pod}: /data/visits holds "${text}"`);
+    return Number(text);
+}
+
+/** Which pod answered a visit: the page names it. */
+export function podOfPage(app: string, body: string): string {
+    const m = body.match(new RegExp(`\\b(${app}-\\d+)\\b`));
+    assert.ok(m, `no ${app} pod named in the page: ${body.slice(0, 300)}`);
+    return m[1];
+}
+
+/** `count` visits through the client Service, sequentially; returns how many each pod answered. */
+export async function visitThroughService(ns: string, app: string, count: number): Promise<Record<string, number>> {
+    const url = serviceUrl(ns, app);
+    const answered: Record<string, number> = {};
+    for (let i = 0; i < count; i++) {
+        const res = await httpRequest(`${url}/`);
+        assert.strictEqual(res.status, 200, `visit ${i}: ${res.status} ${res.body.slice(0, 200)}`);
+        const pod = podOfPage(app, res.body);
+        answered[pod] = (answered[pod] ?? 0) + 1;
+    }
+    return answered;
+}
+
+/** Steady traffic until `stop()`: every answer is recorded (status, which pod), as are errors. */
+export function steadyTraffic(ns: string, app: string, intervalMs = 50) {
+    const url = serviceUrl(ns, app);
+    const answered: Record<string, number> = {};
+    let ok = 0;
+    let failed = 0;
+    let running = true;
+    const loop = (async () => {
+        while (running) {
+            try {
+                const res = await httpRequest(`${url}/`, { timeoutMs: 5000 });
+                if (res.status === 200) {
+                    ok++;
+                    const pod = podOfPage(app, res.body);
+                    answered[pod] = (answered[pod] ?? 0) + 1;
+                } else {
+                    failed++;
+                }
+            } catch {
+                failed++;
+            }
+            await sleep(intervalMs);
+        }
+    })();
+    return {
+        async stop() {
+            running = false;
+            await loop;
+            return { ok, failed, answered };
+        },
+    };
+}
+
+/** Resolves `name` inside the pod (the pod's resolv.conf: cluster DNS). */
+export function resolveInPod(ns: string, pod: string, name: string): string {
+    return execIn(ns, pod, ["python", "-c", "import socket, sys; print(socket.gethostbyname(sys.argv[1]))", name]).trim();
 }

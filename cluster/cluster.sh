@@ -1,42 +1,49 @@
 #!/usr/bin/env bash
-# A local Kubernetes cluster for the end-to-end suite: a real etcd, kube-apiserver,
-# kube-controller-manager and kube-scheduler running as local processes (kwokctl's "binary"
-# runtime), with kwok simulating the nodes and the pods' kubelets. No containers are run.
+# The local Kubernetes cluster of `npm start` and the end-to-end suite: a real etcd,
+# kube-apiserver, kube-controller-manager and kube-scheduler running as local processes
+# (kwokctl's "binary" runtime), and one REAL node (cluster/node.sh: containerd, runc, bridge CNI,
+# kubelet, kube-proxy, CoreDNS) on which containers really run, from images built locally
+# (cluster/images.sh). Optional simulated kwok nodes (E2E_NODE_COUNT) are for benchmarks that
+# need many nodes or pods; kwok never touches the real node.
 #
-#   e2e/cluster.sh up           create the cluster (or reuse a healthy one) + default StorageClass
-#                               + a pool of pre-created PersistentVolumes; prints the kubeconfig
-#                               path on stdout (logs go to stderr):  export KUBECONFIG=$(e2e/cluster.sh up)
-#   e2e/cluster.sh down         delete the cluster and stop its processes (safe to repeat)
-#   e2e/cluster.sh kubeconfig   print the kubeconfig path
-#   e2e/cluster.sh recycle-pvs  make Released pool PVs Available again (clears their claimRef)
-#   e2e/cluster.sh status       show the cluster's processes, nodes and PV pool
+#   cluster/cluster.sh up           create the cluster (or reuse a healthy one) + default StorageClass
+#                                   + a pool of pre-created hostPath PersistentVolumes; prints the
+#                                   kubeconfig path on stdout (logs go to stderr):
+#                                   export KUBECONFIG=$(cluster/cluster.sh up)
+#   cluster/cluster.sh down         stop the node and the control plane, restore the machine (safe to repeat)
+#   cluster/cluster.sh kubeconfig   print the kubeconfig path
+#   cluster/cluster.sh recycle-pvs  empty Released pool PVs and make them Available again
+#   cluster/cluster.sh status       show the cluster's processes, nodes and PV pool
 #
 # Environment:
 #   E2E_USE_EXISTING_CLUSTER=1  with KUBECONFIG set: use that cluster; up/down do nothing
 #                               (recycle-pvs still works, on PVs labelled stateful-apps.e2e/pool)
 #   E2E_CLUSTER_NAME            kwok cluster name (default stateful-apps-e2e)
-#   E2E_NODE_COUNT              simulated nodes (default 2)
+#   E2E_NODE_COUNT              simulated kwok nodes besides the real node (default 0)
 #   E2E_PV_COUNT                pre-created PVs (default 80); E2E_PV_CAPACITY each (default 10Gi)
 #   E2E_VOLUME_BINDING_MODE     StorageClass volumeBindingMode: Immediate (default) or WaitForFirstConsumer
 #   E2E_FRESH_CLUSTER=1         up deletes an existing cluster instead of reusing it
-#   STATEFUL_APPS_CACHE         cache root (default ~/.cache/stateful-apps); the cluster lives in
-#                               $STATEFUL_APPS_CACHE/kwok
+#   STATEFUL_APPS_CACHE         cache root (default ~/.cache/stateful-apps); the control plane lives
+#                               in $STATEFUL_APPS_CACHE/kwok, the node in $STATEFUL_APPS_CACHE/node
 set -euo pipefail
 
-E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CLUSTER_DIR_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=../tools/lib.sh
-. "$E2E_DIR/../tools/lib.sh"
+. "$CLUSTER_DIR_SRC/../tools/lib.sh"
 
 CLUSTER_NAME="${E2E_CLUSTER_NAME:-stateful-apps-e2e}"
 KWOK_HOME="$STATEFUL_APPS_CACHE/kwok"
 export KWOK_WORKDIR="$KWOK_HOME" # kwokctl keeps clusters in $KWOK_WORKDIR/clusters/NAME
 CLUSTER_DIR="$KWOK_HOME/clusters/$CLUSTER_NAME"
 OWN_KUBECONFIG="$KWOK_HOME/kubeconfig"
-NODE_COUNT="${E2E_NODE_COUNT:-2}"
+NODE_COUNT="${E2E_NODE_COUNT:-0}"
 PV_COUNT="${E2E_PV_COUNT:-80}"
 PV_CAPACITY="${E2E_PV_CAPACITY:-10Gi}"
 BINDING_MODE="${E2E_VOLUME_BINDING_MODE:-Immediate}"
 POOL_LABEL="stateful-apps.e2e/pool=true"
+# shellcheck source=network.env
+. "$CLUSTER_DIR_SRC/network.env"
+VOLUMES_DIR="$STATEFUL_APPS_CACHE/node/volumes"   # the hostPath PVs' directories
 
 use_existing() { [[ "${E2E_USE_EXISTING_CLUSTER:-0}" == 1 ]]; }
 
@@ -60,14 +67,14 @@ require_kubectl() {
 
 ensure_tools() {
   local b missing=()
-  for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwokctl; do
+  for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kwok kwokctl containerd coredns pause; do
     [[ -x "$TOOLS_BIN/$b" ]] || missing+=("$b")
   done
   # The setup script is a no-op in about a second when everything is current.
   if [[ ${#missing[@]} -gt 0 ]]; then
     log "missing in $TOOLS_BIN: ${missing[*]}; building them (slow the first time)"
   fi
-  "$PROJECT_DIR/tools/setup-cluster-tools.sh" etcd kubernetes kwok
+  "$PROJECT_DIR/tools/setup-cluster-tools.sh" debian etcd kubernetes kwok node
 }
 
 cluster_exists() { [[ -f "$CLUSTER_DIR/kwok.yaml" ]]; }
@@ -90,10 +97,11 @@ dump_logs() {
 create_cluster() {
   mkdir -p "$KWOK_HOME"
   rm -f "$OWN_KUBECONFIG"
-  local out="$KWOK_HOME/create-$CLUSTER_NAME.log"
+  local out="$KWOK_HOME/create-$CLUSTER_NAME.log" config="$KWOK_HOME/kwokctl-$CLUSTER_NAME.yaml"
+  PKI_DIR="$CLUSTER_DIR/pki" fill_template "$CLUSTER_DIR_SRC/manifests/kwokctl-config.yaml" >"$config"
   if ! kwokctl create cluster \
     --name "$CLUSTER_NAME" \
-    --config "$E2E_DIR/manifests/kwokctl-config.yaml" \
+    --config "$config" \
     --runtime binary \
     --etcd-binary "$TOOLS_BIN/etcd" \
     --kube-apiserver-binary "$TOOLS_BIN/kube-apiserver" \
@@ -118,14 +126,15 @@ create_cluster() {
 }
 
 add_nodes() {
+  ((NODE_COUNT > 0)) || return 0
   local have
-  have=$(k get nodes -o name | wc -l)
+  have=$(k get nodes -o name -l type=kwok | wc -l)
   if ((have < NODE_COUNT)); then
     kwokctl scale node --name "$CLUSTER_NAME" --replicas "$NODE_COUNT" >/dev/null 2>&1 ||
       kwokctl scale node --name "$CLUSTER_NAME" --replicas "$NODE_COUNT" ||
       die "kwokctl scale node failed"
   fi
-  k wait --for=condition=Ready node --all --timeout=120s >/dev/null ||
+  k wait --for=condition=Ready node -l type=kwok --timeout=120s >/dev/null ||
     die "nodes did not become Ready (kwok controller log: $CLUSTER_DIR/logs/kwok-controller.log)"
 }
 
@@ -151,16 +160,17 @@ apply_storage() {
     # volumeBindingMode is immutable.
     k delete storageclass standard >/dev/null
   fi
-  sed "s/__BINDING_MODE__/$BINDING_MODE/" "$E2E_DIR/manifests/storageclass.yaml" | k apply -f - >/dev/null
+  sed "s/__BINDING_MODE__/$BINDING_MODE/" "$CLUSTER_DIR_SRC/manifests/storageclass.yaml" | k apply -f - >/dev/null
   # Existing PVs (bound or not) are left as they are: only missing ones are created, in 4
   # parallel batches (one kubectl create of 80 PVs takes ~5 s, mostly request round trips).
   local existing tpl i name batch_dir pids=() b
   existing=" $(k get pv -l "$POOL_LABEL" -o jsonpath='{.items[*].metadata.name}') "
-  tpl=$(sed -e '/^#/d' -e "s/__CAPACITY__/$PV_CAPACITY/" "$E2E_DIR/manifests/pv.template.yaml")
+  tpl=$(sed -e '/^#/d' -e "s/__CAPACITY__/$PV_CAPACITY/" -e "s#__VOLUMES_DIR__#$VOLUMES_DIR#" "$CLUSTER_DIR_SRC/manifests/pv.template.yaml")
   batch_dir=$(mktemp -d)
   for ((i = 1; i <= PV_COUNT; i++)); do
     name=$(printf '%03d' "$i")
     [[ "$existing" == *" e2e-pv-$name "* ]] && continue
+    mkdir -p "$VOLUMES_DIR/pv-$name" && chmod 0777 "$VOLUMES_DIR/pv-$name"
     printf -- '---\n%s\n' "${tpl//__INDEX__/$name}" >>"$batch_dir/batch-$((i % 4)).yaml"
   done
   for b in "$batch_dir"/batch-*.yaml; do
@@ -199,11 +209,13 @@ cmd_up() {
     fi
     phase "kwokctl create cluster" create_cluster
   fi
-  phase "nodes ($NODE_COUNT)" add_nodes
+  phase "images" "$CLUSTER_DIR_SRC/images.sh" build
+  phase "real node" "$CLUSTER_DIR_SRC/node.sh" up "$OWN_KUBECONFIG"
+  phase "simulated kwok nodes ($NODE_COUNT)" add_nodes
   phase "controllers" wait_controllers
   phase "storage (StorageClass standard, $PV_COUNT x $PV_CAPACITY PVs, $BINDING_MODE)" apply_storage
   log "cluster $CLUSTER_NAME is up ($(k version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\(v1[^"]*\)".*/\1/p' | tail -1)) in $((SECONDS - start))s"
-  log "kubeconfig: $OWN_KUBECONFIG   (export KUBECONFIG=\$(e2e/cluster.sh kubeconfig))"
+  log "kubeconfig: $OWN_KUBECONFIG   (export KUBECONFIG=\$(cluster/cluster.sh kubeconfig))"
   kubeconfig_path
 }
 
@@ -228,6 +240,9 @@ cmd_down() {
     return 0
   fi
   local start=$SECONDS
+  # The node first: its containers, mounts, bridge, routes, iptables chains and sysctls.
+  "$CLUSTER_DIR_SRC/node.sh" down
+  rm -rf "$VOLUMES_DIR"
   if ! cluster_exists && [[ ! -d "$CLUSTER_DIR" ]]; then
     rm -f "$OWN_KUBECONFIG"
     log "cluster $CLUSTER_NAME is not up; nothing to do"
@@ -271,6 +286,12 @@ cmd_recycle_pvs() {
   released=$(k get pv -l "$POOL_LABEL" \
     -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{"\n"}{end}')
   for pv in $released; do
+    # The next claim must start empty, as a freshly provisioned volume would.
+    if ! use_existing; then
+      local dir
+      dir=$(k get pv "$pv" -o jsonpath='{.spec.hostPath.path}')
+      [[ "$dir" == "$VOLUMES_DIR"/* && -d "$dir" ]] && find "$dir" -mindepth 1 -delete
+    fi
     k patch pv "$pv" --type=json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null
     n=$((n + 1))
   done

@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# The local cluster's real node: containerd + runc + bridge CNI, a kubelet and kube-proxy joined
+# to the control plane that cluster/cluster.sh runs, and CoreDNS behind the kube-dns Service.
+# Containers really run here. Addresses: cluster/network.env.
+#
+#   cluster/node.sh up KUBECONFIG   start the node (idempotent: a running node is kept)
+#   cluster/node.sh down            stop everything `up` started, by recorded PID, and restore the
+#                                   machine: mounts, bridge, routes, KUBE-*/CNI-* iptables chains,
+#                                   cgroups, and the sysctls the node changed
+#   cluster/node.sh ctr ARGS...     ctr against the node's containerd (namespace k8s.io)
+#
+# Nothing leaves the machine: the pod and Service ranges are routed onto the bridge (an
+# unrewritten packet dies there instead of following the default route), CNI does no
+# masquerade, CoreDNS forwards nowhere, and every listener is on 127.0.0.1 or the bridge.
+set -euo pipefail
+NODE_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../tools/lib.sh
+. "$NODE_SRC/../tools/lib.sh"
+# shellcheck source=network.env
+. "$NODE_SRC/network.env"
+
+NODE_HOME="$STATEFUL_APPS_CACHE/node"
+CONTAINERD_ROOT="$NODE_HOME/containerd"   # image store: kept between clusters (re-imports are skipped)
+RUN="$NODE_HOME/run"                      # everything else: removed by down
+CONTAINERD_STATE="$RUN/containerd"
+CONTAINERD_SOCK="$CONTAINERD_STATE/containerd.sock"
+PIDS="$RUN/pids"
+LOGS="$RUN/logs"
+ETC="$RUN/etc"
+RECORD="$NODE_HOME/restore"               # what up changed on the machine, for down (kept until down)
+KUBELET_ROOT="$RUN/kubelet"
+# Paths that the kubelet, containerd or CNI may create outside our own directories. Those that
+# did not exist before `up` are removed by `down`.
+HOST_PATHS=(/var/log/containers /var/log/pods /var/lib/kubelet /var/lib/cni /run/containerd /opt/containerd /var/run/netns /etc/cni /run/nri)
+# Sysctls the node needs or that the kubelet rewrites: recorded at up, restored at down.
+SYSCTLS=(net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.ipv4.conf.all.route_localnet vm.overcommit_memory kernel.panic kernel.panic_on_oops)
+
+# shellcheck source=images.env
+. "$NODE_SRC/images.env"   # PAUSE_IMAGE, COREDNS_IMAGE
+
+ctr_() { "$TOOLS_BIN/ctr" -a "$CONTAINERD_SOCK" -n k8s.io "$@"; }
+
+# ── processes ────────────────────────────────────────────────────────────────────────────────
+# start NAME CMD...: runs CMD in its own session, logs to $LOGS/NAME.log, records its PID.
+start() {
+  local name=$1; shift
+  mkdir -p "$PIDS" "$LOGS"
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  printf '%s\n' $! >"$PIDS/$name.pid"
+}
+
+# pid_of NAME: the recorded PID of NAME if that process is still the one we started (its
+# command line names our run directory or binaries).
+pid_of() {
+  local f="$PIDS/$1.pid" pid cmd
+  [[ -f "$f" ]] || return 1
+  pid=$(<"$f")
+  [[ -r /proc/$pid/cmdline ]] || return 1
+  cmd=$(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null) || return 1
+  [[ "$cmd" == *"$NODE_HOME"* || "$cmd" == *"$TOOLS_BIN"* ]] || return 1
+  printf '%s\n' "$pid"
+}
+
+running() { pid_of "$1" >/dev/null; }
+
+# stop NAME: SIGTERM, then SIGKILL after 10 s, the process we recorded for NAME.
+stop() {
+  local pid i
+  pid=$(pid_of "$1") || { rm -f "$PIDS/$1.pid"; return 0; }
+  kill "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    [[ -d /proc/$pid && "$(awk '{print $3}' /proc/"$pid"/stat 2>/dev/null)" != Z ]] || break
+    ((i == 50)) && kill -9 "$pid" 2>/dev/null
+    sleep 0.1
+  done
+  rm -f "$PIDS/$1.pid"
+}
+
+wait_for() { # DESCRIPTION SECONDS CMD...
+  local what=$1 secs=$2 i; shift 2
+  for ((i = 0; i < secs * 4; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.25
+  done
+  die "$what: not ready after ${secs}s (logs: $LOGS)"
+}
+
+# ── machine state ─────────────────────────────────────────────────────────────────────────────
+record_machine() {
+  [[ -f "$RECORD/sysctls" ]] && return 0   # an earlier up recorded the original values
+  mkdir -p "$RECORD"
+  local s p
+  for s in "${SYSCTLS[@]}"; do printf '%s=%s\n' "$s" "$(sysctl -n "$s")"; done >"$RECORD/sysctls.tmp"
+  for p in "${HOST_PATHS[@]}"; do [[ -e "$p" ]] || printf '%s\n' "$p"; done >"$RECORD/absent-paths"
+  mv "$RECORD/sysctls.tmp" "$RECORD/sysctls"
+}
+
+network_up() {
+  if ! ip link show "$NODE_BRIDGE" >/dev/null 2>&1; then
+    ip link add "$NODE_BRIDGE" type bridge
+    ip addr add "$NODE_IP/${POD_CIDR#*/}" dev "$NODE_BRIDGE"
+  fi
+  ip link set "$NODE_BRIDGE" up
+  # Whole ranges onto the bridge: no packet for a cluster address may take the default route.
+  ip route replace "$SERVICE_CIDR" dev "$NODE_BRIDGE"
+  ip route replace "$CLUSTER_CIDR" dev "$NODE_BRIDGE"
+  sysctl -q -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1
+}
+
+# ── up ────────────────────────────────────────────────────────────────────────────────────────
+render_configs() {
+  local kubeconfig=$1
+  mkdir -p "$ETC/cni" "$RUN/cni-data" "$RUN/pod-logs" "$KUBELET_ROOT"
+  local CA_FILE APISERVER_URL KUBECONFIG_FILE="$kubeconfig"
+  CA_FILE=$(kubectl --kubeconfig "$kubeconfig" config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority}')
+  [[ -f "$CA_FILE" ]] || die "the kubeconfig's certificate-authority '$CA_FILE' is not a file"
+  APISERVER_URL=$(kubectl --kubeconfig "$kubeconfig" config view --raw -o jsonpath='{.clusters[0].cluster.server}')
+  # Template values besides network.env's and the paths above (fill reads them by name).
+  local CNI_CONF_DIR="$ETC/cni" CNI_DATA_DIR="$RUN/cni-data" RESOLV_CONF="$ETC/resolv.conf" \
+    POD_LOGS_DIR="$RUN/pod-logs" KUBECONFIG="$kubeconfig" COREDNS_IMAGE="$COREDNS_IMAGE"
+  fill_template "$NODE_SRC/manifests/containerd.toml" >"$ETC/containerd.toml"
+  fill_template "$NODE_SRC/manifests/cni.conflist" >"$ETC/cni/10-stateful-apps.conflist"
+  fill_template "$NODE_SRC/manifests/kubelet.yaml" >"$ETC/kubelet.yaml"
+  fill_template "$NODE_SRC/manifests/kube-proxy.yaml" >"$ETC/kube-proxy.yaml"
+  fill_template "$NODE_SRC/manifests/coredns.yaml" >"$ETC/coredns.yaml"
+  # Pods that use the node's DNS (dnsPolicy Default) get no resolver: none is reachable.
+  printf '# stateful-apps local node: no upstream resolver (nothing may leave this machine)\nnameserver %s\n' "$NODE_IP" >"$ETC/resolv.conf"
+}
+
+containerd_up() {
+  running containerd && return 0
+  mkdir -p "$CONTAINERD_ROOT" "$CONTAINERD_STATE"
+  start containerd "$TOOLS_BIN/containerd" --config "$ETC/containerd.toml"
+  wait_for "containerd" 30 ctr_ version
+}
+
+# import_images: every image archive that cluster/images.sh built and containerd lacks.
+import_images() {
+  local tar name have
+  have=$(ctr_ images ls -q 2>/dev/null || true)
+  for tar in "$STATEFUL_APPS_CACHE"/images/*.tar; do
+    [[ -f "$tar" ]] || continue
+    name=$(<"${tar%.tar}.ref")
+    if grep -qxF "$name" <<<"$have" && [[ "$(ctr_ images ls "name==$name" -q 2>/dev/null)" == "$name" && ! "$tar" -nt "$CONTAINERD_ROOT/.imported-$(basename "$tar")" ]]; then
+      continue
+    fi
+    ctr_ images import --no-unpack=false "$tar" >/dev/null || die "ctr images import $tar failed"
+    touch "$CONTAINERD_ROOT/.imported-$(basename "$tar")"
+    log "imported $name"
+  done
+}
+
+kubelet_up() {
+  local kubeconfig=$1
+  running kubelet && return 0
+  start kubelet "$TOOLS_BIN/kubelet" --config "$ETC/kubelet.yaml" --kubeconfig "$kubeconfig" \
+    --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --root-dir "$KUBELET_ROOT" \
+    --cert-dir "$KUBELET_ROOT/pki" --v 1
+  wait_for "node $NODE_NAME Ready" 90 kubectl --kubeconfig "$kubeconfig" wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
+}
+
+kube_proxy_up() {
+  running kube-proxy && return 0
+  start kube-proxy "$TOOLS_BIN/kube-proxy" --config "$ETC/kube-proxy.yaml" --v 1
+  wait_for "kube-proxy" 30 curl -fsS http://127.0.0.1:10256/healthz
+}
+
+coredns_up() {
+  local kubeconfig=$1
+  kubectl --kubeconfig "$kubeconfig" apply -f "$ETC/coredns.yaml" >/dev/null
+  kubectl --kubeconfig "$kubeconfig" -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null ||
+    die "CoreDNS did not become ready (kubectl -n kube-system describe pod -l k8s-app=kube-dns; logs: $LOGS)"
+}
+
+cmd_up() {
+  local kubeconfig=${1:?usage: node.sh up KUBECONFIG}
+  [[ $(id -u) == 0 ]] || die "the real node needs root (network namespaces, mounts, iptables)"
+  local b
+  for b in containerd containerd-shim-runc-v2 ctr kubelet kube-proxy; do
+    [[ -x "$TOOLS_BIN/$b" ]] || die "$TOOLS_BIN/$b is missing: run tools/setup-cluster-tools.sh node kubernetes"
+  done
+  [[ -x /usr/sbin/runc && -x /usr/lib/cni/bridge ]] || die "runc or the CNI plugins are missing: tools/setup-cluster-tools.sh debian"
+  record_machine
+  phase "node network ($NODE_BRIDGE $NODE_IP, routes $POD_CIDR $SERVICE_CIDR)" network_up
+  render_configs "$kubeconfig"
+  phase "containerd" containerd_up
+  phase "images" import_images
+  phase "kubelet" kubelet_up "$kubeconfig"
+  phase "kube-proxy" kube_proxy_up
+  phase "coredns" coredns_up "$kubeconfig"
+}
+
+# ── down ──────────────────────────────────────────────────────────────────────────────────────
+# Containers outlive containerd (their shims are reparented): kill every task first.
+kill_tasks() {
+  running containerd || return 0
+  local ids id
+  ids=$(ctr_ tasks ls -q 2>/dev/null || true)
+  for id in $ids; do ctr_ tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true; done
+  for id in $ids; do
+    ctr_ tasks delete -f "$id" >/dev/null 2>&1 || true
+  done
+  for id in $(ctr_ containers ls -q 2>/dev/null || true); do ctr_ containers delete "$id" >/dev/null 2>&1 || true; done
+}
+
+# Shims started by our containerd: their command line names our containerd's address.
+stop_shims() {
+  local pid cmd
+  for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" 2>/dev/null || true); do
+    cmd=$(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null) || continue
+    [[ "$cmd" == *"$CONTAINERD_SOCK"* ]] && kill -9 "$pid" 2>/dev/null || true
+  done
+}
+
+unmount_under() { # DIR: every mount below DIR, deepest first
+  local m
+  awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+}
+
+# Rules that jump to KUBE-*/CNI-* chains are deleted, then those chains (iptables and ip6tables).
+iptables_clean() {
+  local cmd table rule chain
+  for cmd in iptables ip6tables; do
+    command -v "$cmd-save" >/dev/null 2>&1 || continue
+    for table in filter nat mangle raw; do
+      "$cmd-save" -t "$table" 2>/dev/null | grep -E '^-A .* -j (KUBE|CNI)-' | while IFS= read -r rule; do
+        eval "$cmd -t $table -D ${rule#-A }" 2>/dev/null || true
+      done
+      for chain in $("$cmd-save" -t "$table" 2>/dev/null | sed -nE 's/^:((KUBE|CNI)-[^ ]+) .*/\1/p'); do
+        "$cmd" -t "$table" -F "$chain" 2>/dev/null || true
+      done
+      for chain in $("$cmd-save" -t "$table" 2>/dev/null | sed -nE 's/^:((KUBE|CNI)-[^ ]+) .*/\1/p'); do
+        "$cmd" -t "$table" -X "$chain" 2>/dev/null || true
+      done
+    done
+  done
+}
+
+# kubepods cgroups the kubelet created, in every v1 controller and the unified hierarchy.
+cgroups_clean() {
+  local d
+  for d in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/*/kubepods.slice /sys/fs/cgroup/kubepods; do
+    [[ -d "$d" ]] || continue
+    find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  done
+}
+
+restore_machine() {
+  local line p
+  if [[ -f "$RECORD/sysctls" ]]; then
+    while IFS= read -r line; do sysctl -q -w "$line" || log "warning: could not restore $line"; done <"$RECORD/sysctls"
+  fi
+  if [[ -f "$RECORD/absent-paths" ]]; then
+    while IFS= read -r p; do
+      [[ -n "$p" && -e "$p" ]] || continue
+      unmount_under "$p"
+      rm -rf "$p"
+    done <"$RECORD/absent-paths"
+  fi
+  # /var/log/containers existed before: only the links the kubelet made into our pod logs go.
+  find /var/log/containers -maxdepth 1 -type l -lname "$RUN/*" -delete 2>/dev/null || true
+  rm -rf "$RECORD"
+}
+
+cmd_down() {
+  stop kube-proxy
+  stop kubelet
+  kill_tasks
+  stop containerd
+  stop_shims
+  unmount_under "$RUN"
+  unmount_under "$CONTAINERD_ROOT"
+  iptables_clean
+  if ip link show "$NODE_BRIDGE" >/dev/null 2>&1; then
+    ip route del "$SERVICE_CIDR" dev "$NODE_BRIDGE" 2>/dev/null || true
+    ip route del "$CLUSTER_CIDR" dev "$NODE_BRIDGE" 2>/dev/null || true
+    ip link del "$NODE_BRIDGE"
+  fi
+  # veths of pods whose network namespace outlived the shims (normally none).
+  local v
+  for v in $(ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
+    [[ "$(cat /sys/class/net/"$v"/master/uevent 2>/dev/null)" == *"$NODE_BRIDGE"* ]] && ip link del "$v" 2>/dev/null || true
+  done
+  cgroups_clean
+  restore_machine
+  rm -rf "$RUN"
+}
+
+case "${1:-}" in
+  up) shift; cmd_up "$@" ;;
+  down) cmd_down ;;
+  ctr) shift; ctr_ "$@" ;;
+  *) die "usage: cluster/node.sh up KUBECONFIG | down | ctr ARGS..." ;;
+esac
