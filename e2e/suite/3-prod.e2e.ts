@@ -3,10 +3,20 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ARTIFACTS_DIR, cleanupNamespace, eventually, loadShippedConfig, pods, previewSteps, readyPods, Stack } from "./harness";
+import {
+    ARTIFACTS_DIR, cleanupNamespace, eventually, httpRequest, loadShippedConfig, pods, previewSteps, readyPods,
+    Stack, steadyTraffic, visitsOnDisk,
+} from "./harness";
 
 const NS = "e2e-prod";
 const APP = "python-app";
+
+/** The app version a pod serves (`GET /visits` on the pod itself, not through the Service). */
+async function versionServedBy(pod: any): Promise<string> {
+    const port = pod.spec.containers[0].ports[0].containerPort;
+    const res = await httpRequest(`http://${pod.status.podIP}:${port}/visits`);
+    return JSON.parse(res.body).version;
+}
 
 describe("prod stack (raw)", function () {
     const config = loadShippedConfig("prod");
@@ -44,7 +54,7 @@ describe("prod stack (raw)", function () {
 
     it("scenario 4: a canary (partition = replicas-1) completes and updates only the highest ordinal", async () => {
         const oldImage = config["stateful-apps:apps"][APP].image;
-        const newImage = oldImage.replace(/:[^:]+$/, ":0.2.0-canary");
+        const newImage = oldImage.replace(/:[^:]+$/, ":0.2.0");
         config["stateful-apps:apps"][APP].updateStrategy = { type: "RollingUpdate", partition: 2 };
         stack.writeConfig(config);
         stack.up("prod-canary-partition");
@@ -57,5 +67,23 @@ describe("prod stack (raw)", function () {
         await eventually("the canary pod runs the new image", () =>
             readyPods(NS, APP).length === 3 && image(pods(NS, APP)[2]) === newImage);
         assert.deepStrictEqual(pods(NS, APP).map(image), [oldImage, oldImage, newImage]);
+        // What the pods serve, asked of each pod directly: only the highest ordinal is new.
+        assert.deepStrictEqual(await Promise.all(pods(NS, APP).map(versionServedBy)), ["0.1.0", "0.1.0", "0.2.0"]);
+    });
+
+    it("scenario 7: a rolling update under steady traffic loses no answered visit and fails < 1% of requests", async () => {
+        const counts = () => pods(NS, APP).reduce((sum, p) => sum + visitsOnDisk(NS, p.metadata.name), 0);
+        const before = counts();
+        const traffic = steadyTraffic(NS, APP);
+        config["stateful-apps:apps"][APP].updateStrategy = { type: "RollingUpdate", partition: 0 };
+        stack.writeConfig(config);
+        stack.up("prod-rolling-update-under-traffic");
+        await eventually("every pod on the new image and ready", () =>
+            readyPods(NS, APP).length === 3 && pods(NS, APP).every((p) => p.spec.containers[0].image === config["stateful-apps:apps"][APP].image));
+        const { ok, failed } = await traffic.stop();
+        assert.ok(ok >= 100, `enough traffic to judge (${ok} answered)`);
+        assert.strictEqual(counts() - before, ok, "every answered visit is counted in some pod's file");
+        assert.ok(failed / (ok + failed) < 0.01, `${failed} of ${ok + failed} requests failed`);
+        assert.deepStrictEqual(await Promise.all(pods(NS, APP).map(versionServedBy)), ["0.2.0", "0.2.0", "0.2.0"]);
     });
 });

@@ -12,7 +12,7 @@ const APP = "python-app";
 const REPLICAS = 3;
 const VISITS = 60;
 
-const countsOf = (ns: string) => Object.fromEntries(pods(ns, APP).map((p) => [p.metadata.name, visitsOnDisk(ns, p.metadata.name)]));
+const countsOf = (ns: string): Record<string, number> => Object.fromEntries(pods(ns, APP).map((p) => [p.metadata.name, visitsOnDisk(ns, p.metadata.name)]));
 const podIp = (ns: string, name: string) => kubectlJson(["get", "pod", name, "-n", ns]).status.podIP as string;
 /** Pod IPs the client Service sends traffic to: ready endpoints of its EndpointSlices. */
 const readyEndpointIps = (ns: string) =>

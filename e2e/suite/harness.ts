@@ -62,12 +62,9 @@ export class Stack {
         this.pulumi(["stack", "init", name, "--secrets-provider", "passphrase"]);
     }
 
-    /**
-     * Replaces the stack's `stateful-apps:*` config (keeps the encryption salt). Apps whose image
-     * is not one of the locally built ones run the first local tag (never pulled).
-     */
+    /** Replaces the stack's `stateful-apps:*` config (keeps the encryption salt). */
     writeConfig(config: Record<string, unknown>) {
-        writeStackConfig(this.dir, this.name, LOCAL_CLUSTER ? withLocalImagesUnlessLocal(config) : config);
+        writeStackConfig(this.dir, this.name, config);
     }
 
     /** Runs `pulumi <args> -s <stack>`; throws with the output unless `allowFailure`. */
@@ -162,17 +159,12 @@ export async function eventually<T>(what: string, check: () => T | undefined | f
     }
 }
 
-export const loadShippedConfig = shippedConfig;
-
-/** withLocalImages, but an app already set to a local image (e.g. the second tag) keeps it. */
-function withLocalImagesUnlessLocal(config: Record<string, any>): Record<string, any> {
-    const out = withLocalImages(config);
-    for (const [name, app] of Object.entries<any>(config["stateful-apps:apps"] ?? {})) {
-        if (typeof app.image === "string" && app.image.startsWith(`${LOCAL_IMAGES.prefix}/`)) {
-            out["stateful-apps:apps"][name].image = app.image;
-        }
-    }
-    return out;
+/**
+ * A committed stack's config as the scenarios run it: on the local cluster each app runs its
+ * locally built image (first tag, never pulled; `LOCAL_IMAGES.of(app, tag)` names the others).
+ */
+export function loadShippedConfig(stack: string): Record<string, any> {
+    return LOCAL_CLUSTER ? withLocalImages(shippedConfig(stack)) : shippedConfig(stack);
 }
 
 export const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
