@@ -19,7 +19,9 @@
 #   E2E_USE_EXISTING_CLUSTER=1  with KUBECONFIG set: use that cluster; up/down do nothing
 #                               (recycle-pvs still works, on PVs labelled stateful-apps.e2e/pool)
 #   E2E_CLUSTER_NAME            kwok cluster name (default stateful-apps-e2e)
-#   E2E_NODE_COUNT              simulated kwok nodes besides the real node (default 0)
+#   E2E_REAL_NODE=0             no real node: only simulated kwok nodes (for benchmarks of the tools,
+#                               not the pods; several such clusters can run side by side by name)
+#   E2E_NODE_COUNT              simulated kwok nodes besides the real node (default 0; 2 without it)
 #   E2E_PV_COUNT                pre-created PVs (default 80); E2E_PV_CAPACITY each (default 10Gi)
 #   E2E_VOLUME_BINDING_MODE     StorageClass volumeBindingMode: Immediate (default) or WaitForFirstConsumer
 #   E2E_FRESH_CLUSTER=1         up deletes an existing cluster instead of reusing it
@@ -36,14 +38,15 @@ KWOK_HOME="$STATEFUL_APPS_CACHE/kwok"
 export KWOK_WORKDIR="$KWOK_HOME" # kwokctl keeps clusters in $KWOK_WORKDIR/clusters/NAME
 CLUSTER_DIR="$KWOK_HOME/clusters/$CLUSTER_NAME"
 OWN_KUBECONFIG="$KWOK_HOME/kubeconfig"
-NODE_COUNT="${E2E_NODE_COUNT:-0}"
+REAL_NODE="${E2E_REAL_NODE:-1}"
+if [[ "$REAL_NODE" == 1 ]]; then NODE_COUNT="${E2E_NODE_COUNT:-0}"; else NODE_COUNT="${E2E_NODE_COUNT:-2}"; fi
 PV_COUNT="${E2E_PV_COUNT:-80}"
 PV_CAPACITY="${E2E_PV_CAPACITY:-10Gi}"
 BINDING_MODE="${E2E_VOLUME_BINDING_MODE:-Immediate}"
 POOL_LABEL="stateful-apps.e2e/pool=true"
 # shellcheck source=network.env
 . "$CLUSTER_DIR_SRC/network.env"
-VOLUMES_DIR="$STATEFUL_APPS_CACHE/node/volumes"   # the hostPath PVs' directories
+VOLUMES_DIR="$STATEFUL_APPS_CACHE/volumes/$CLUSTER_NAME"   # the hostPath PVs' directories
 
 use_existing() { [[ "${E2E_USE_EXISTING_CLUSTER:-0}" == 1 ]]; }
 
@@ -209,8 +212,10 @@ cmd_up() {
     fi
     phase "kwokctl create cluster" create_cluster
   fi
-  phase "images" "$CLUSTER_DIR_SRC/images.sh" build
-  phase "real node" "$CLUSTER_DIR_SRC/node.sh" up "$OWN_KUBECONFIG"
+  if [[ "$REAL_NODE" == 1 ]]; then
+    phase "images" "$CLUSTER_DIR_SRC/images.sh" build
+    phase "real node" "$CLUSTER_DIR_SRC/node.sh" up "$OWN_KUBECONFIG"
+  fi
   phase "simulated kwok nodes ($NODE_COUNT)" add_nodes
   phase "controllers" wait_controllers
   phase "storage (StorageClass standard, $PV_COUNT x $PV_CAPACITY PVs, $BINDING_MODE)" apply_storage
@@ -241,7 +246,7 @@ cmd_down() {
   fi
   local start=$SECONDS
   # The node first: its containers, mounts, bridge, routes, iptables chains and sysctls.
-  "$CLUSTER_DIR_SRC/node.sh" down
+  [[ "$REAL_NODE" == 1 ]] && "$CLUSTER_DIR_SRC/node.sh" down
   rm -rf "$VOLUMES_DIR"
   if ! cluster_exists && [[ ! -d "$CLUSTER_DIR" ]]; then
     rm -f "$OWN_KUBECONFIG"

@@ -6,12 +6,17 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PROJECT_DIR"
 started=$SECONDS
+# The user's own Pulumi home must come out of the whole run exactly as it went in.
+user_pulumi() { find "$HOME/.pulumi" -printf '%p %s %T@\n' 2>/dev/null | LC_ALL=C sort | sha256sum; }
+user_pulumi_before=$(user_pulumi)
 
 phase "unit tests (npm test)" npm test
 phase "tools" "$TOOLS_DIR/setup.sh"
+phase "toolchain isolation (scratch HOME)" bash "$TOOLS_DIR/test-isolation.sh"
 phase "helm lint" helm lint charts/stateful-app --strict -f charts/stateful-app/ci/lint-values.yaml
 phase "chart equivalence (npm run test:chart)" npm run test:chart
 phase "actionlint" actionlint
 phase "apps (npm run test:apps)" bash apps/test.sh
 phase "end-to-end (npm run test:e2e)" bash e2e/run.sh
+[[ "$(user_pulumi)" == "$user_pulumi_before" ]] || die "the run changed $HOME/.pulumi (the user's own Pulumi home)"
 log "all tests passed in $((SECONDS - started))s"
