@@ -17,6 +17,8 @@
 # its storage under $STATEFUL_APPS_CACHE/buildah, never in /var/lib/containers.
 #
 #   cluster/images.sh [build]     build what is missing or stale
+#   cluster/images.sh bases       only the stand-in bases (network-bound: tools/setup.sh runs this
+#                                 beside the CPU-bound Go builds)
 #   cluster/images.sh list        the image references
 set -euo pipefail
 IMAGES_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -132,16 +134,20 @@ app_image() {
   log "$ref: built"
 }
 
-cmd_build() {
+cmd_bases() {
   command -v buildah >/dev/null && command -v mmdebstrap >/dev/null ||
     die "buildah and mmdebstrap are needed: tools/setup-cluster-tools.sh debian"
   mkdir -p "$OUT" "$BUILDAH_HOME/tmp"
-  phase "image pause" scratch_image "$PAUSE_IMAGE" "$TOOLS_BIN/pause"
-  phase "image coredns" scratch_image "$COREDNS_IMAGE" "$TOOLS_BIN/coredns"
   phase "image python base (stand-in)" debian_base "$PYTHON_BASE" "python3 python3-pip python-is-python3 ca-certificates" \
     apt "python3,python3-pip,python-is-python3,ca-certificates" python_setup
   phase "image node base (stand-in)" debian_base "$NODE_BASE" "node $NODE_IMAGE_NODEJS_VERSION npm $NPM_VERSION_IN_NODE_IMAGE" \
     minbase "ca-certificates" node_setup
+}
+
+cmd_build() {
+  cmd_bases
+  phase "image pause" scratch_image "$PAUSE_IMAGE" "$TOOLS_BIN/pause"
+  phase "image coredns" scratch_image "$COREDNS_IMAGE" "$TOOLS_BIN/coredns"
   local tag
   for tag in "${APP_TAGS[@]}"; do
     phase "image python-app:$tag" app_image python-app "$tag" "$PYTHON_BASE"
@@ -157,6 +163,7 @@ cmd_list() {
 
 case "${1:-build}" in
   build) cmd_build ;;
+  bases) cmd_bases ;;
   list) cmd_list ;;
-  *) die "usage: cluster/images.sh [build|list]" ;;
+  *) die "usage: cluster/images.sh [build|bases|list]" ;;
 esac
