@@ -17,7 +17,7 @@
 // number of 200s. No network other than localhost.
 
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import fsSync, { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -52,6 +52,56 @@ const WARMUP = Number(opt.warmup) * 1000;
 const KEEP_ALIVE = opt['keep-alive'] && !opt['no-keep-alive'];
 const SRC = path.resolve(opt.src);
 const PYTHON = path.join(HERE, 'python-app', '.venv', 'bin', 'python');
+
+/** The pids of a process and its descendants, with their /proc/<pid>/stat fields. */
+function processTree(rootPid) {
+  const stats = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const text = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), rssPages: Number(f[21]) });
+    } catch { /* gone */ }
+  }
+  const tree = [];
+  const todo = [rootPid];
+  while (todo.length) {
+    const pid = todo.pop();
+    if (stats.has(pid)) tree.push(stats.get(pid));
+    for (const [child, st] of stats) if (st.ppid === pid) todo.push(child);
+  }
+  return tree;
+}
+
+/** CPU seconds (user + system) used so far by a process and its descendants. */
+const cpuSeconds = (rootPid) => processTree(rootPid).reduce((s, p) => s + p.ticks, 0) / 100; // USER_HZ
+/** Resident memory of a process and its descendants, MiB. */
+const rssMiB = (rootPid) => (processTree(rootPid).reduce((s, p) => s + p.rssPages, 0) * 4096) / 2 ** 20;
+
+/**
+ * The storage floor: milliseconds of one durable atomic replace done alone, as the apps do it
+ * (temp file, write, fsync, rename, directory fsync), median of `n`. A commit of visits can't be
+ * faster; with concurrency C, visits/s ≤ C × visits-per-commit / (commit latency).
+ */
+function durableReplaceMs(dir, n = 40) {
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const tmp = path.join(dir, `.probe.${i}.tmp`);
+    const fd = fsSync.openSync(tmp, 'wx', 0o660);
+    fsSync.writeSync(fd, `${i}\n`);
+    fsSync.fsyncSync(fd);
+    fsSync.closeSync(fd);
+    fsSync.renameSync(tmp, path.join(dir, 'probe'));
+    const dfd = fsSync.openSync(dir, 'r');
+    fsSync.fsyncSync(dfd);
+    fsSync.closeSync(dfd);
+    times.push(performance.now() - t0);
+  }
+  fsSync.unlinkSync(path.join(dir, 'probe'));
+  return median(times);
+}
 
 const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
@@ -129,11 +179,12 @@ async function startApp(name, dataDir, logFile) {
 }
 
 /** CONCURRENCY loops, each one request at a time, for `ms`; the same client for every path. */
-async function load(port, urlPath, ms, onBody) {
+async function load(port, urlPath, ms, onBody, serverPid) {
   const agent = new http.Agent({ keepAlive: KEEP_ALIVE, maxSockets: CONCURRENCY });
   const latencies = [];
   let ok = 0;
   let failed = 0;
+  const cpu0 = serverPid ? cpuSeconds(serverPid) : 0;
   const started = performance.now();
   const end = started + ms;
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
@@ -152,16 +203,19 @@ async function load(port, urlPath, ms, onBody) {
     }
   }));
   const seconds = (performance.now() - started) / 1000;
+  const cpu = serverPid ? cpuSeconds(serverPid) - cpu0 : NaN;
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { ok, failed, rps: ok / seconds, p50: pct(0.5), p99: pct(0.99) };
+  // cpuUs: the server's CPU time per answered request (all its processes), less noisy than req/s
+  // when other jobs share the machine.
+  return { ok, failed, rps: ok / seconds, p50: pct(0.5), p99: pct(0.99), cpuUs: (cpu / ok) * 1e6 };
 }
 
-const median = (xs) => {
+function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+}
 const fmt = (x) => Math.round(x).toString();
 const range = (xs) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
 
@@ -186,12 +240,14 @@ async function benchApp(name) {
   const problems = [];
   const health = [];
   const visits = [];
+  const floors = [durableReplaceMs(root)];
+  let rss = NaN;
   try {
     // Warm-up (JIT, connection pools, worker processes), not measured.
     await load(server.port, '/healthz', WARMUP);
     await load(server.port, '/', WARMUP);
     for (let round = 1; round <= ROUNDS; round++) {
-      const h = await load(server.port, '/healthz', DURATION);
+      const h = await load(server.port, '/healthz', DURATION, undefined, server.child.pid);
       health.push(h);
       const before = await visitsOf(server.port);
       const commitsBefore = await commitsOf(server.port);
@@ -199,7 +255,7 @@ async function benchApp(name) {
       const v = await load(server.port, '/', DURATION, (body) => {
         const m = /id="visits">(\d+)</.exec(body);
         seen.push(m ? Number(m[1]) : NaN);
-      });
+      }, server.child.pid);
       visits.push(v);
       const after = await visitsOf(server.port);
       v.batch = (after - before) / ((await commitsOf(server.port)) - commitsBefore);
@@ -211,9 +267,12 @@ async function benchApp(name) {
           `file ${JSON.stringify(file)}, pages distinct and consecutive: ${exact}, ` +
           `failed: healthz ${h.failed}, visits ${v.failed}`);
       }
+      floors.push(durableReplaceMs(root, 10));
       log(`${name}-app round ${round}/${ROUNDS}: /healthz ${fmt(h.rps)} req/s, / ${fmt(v.rps)} req/s ` +
-        `(${(v.rps / h.rps * 100).toFixed(0)}%), visits ${before} → ${after}, ${v.batch.toFixed(1)} visits per commit`);
+        `(${(v.rps / h.rps * 100).toFixed(0)}%), visits ${before} → ${after}, ${v.batch.toFixed(1)} visits per commit, ` +
+        `server CPU per request ${fmt(h.cpuUs)} / ${fmt(v.cpuUs)} µs`);
     }
+    rss = rssMiB(server.child.pid);
   } finally {
     const code = await server.stop();
     if (code !== 0) problems.push(`exit code after SIGTERM: ${code}`);
@@ -228,7 +287,9 @@ async function benchApp(name) {
       `${fmt(vMed)} (${range(visits.map((r) => r.rps))}) | **${(vMed / hMed * 100).toFixed(0)}%** | ` +
       `${median(health.map((r) => r.p50)).toFixed(1)} / ${median(health.map((r) => r.p99)).toFixed(1)} | ` +
       `${median(visits.map((r) => r.p50)).toFixed(1)} / ${median(visits.map((r) => r.p99)).toFixed(1)} | ` +
-      `${median(visits.map((r) => r.batch)).toFixed(1)} | ${visits.reduce((s, r) => s + r.ok, 0)} |`,
+      `${median(visits.map((r) => r.batch)).toFixed(1)} | ${fmt(median(health.map((r) => r.cpuUs)))} / ` +
+      `${fmt(median(visits.map((r) => r.cpuUs)))} | ${median(floors).toFixed(1)} | ${fmt(rss)} | ` +
+      `${visits.reduce((s, r) => s + r.ok, 0)} |`,
     problems,
   };
 }
@@ -252,8 +313,8 @@ for (const n of names) results.push(await benchApp(n));
 
 console.log(`\nconcurrency ${CONCURRENCY}, ${KEEP_ALIVE ? 'keep-alive' : 'one connection per request'}, ` +
   `${ROUNDS} interleaved rounds of ${DURATION / 1000} s per path; median req/s (min–max)\n`);
-console.log('| app | GET /healthz req/s | GET / (durable visit) req/s | visits / healthz | healthz p50 / p99 ms | visit p50 / p99 ms | visits per commit | visits checked |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| app | GET /healthz req/s | GET / (durable visit) req/s | visits / healthz | healthz p50 / p99 ms | visit p50 / p99 ms | visits per commit | server CPU µs per request, healthz / visit | durable replace alone, ms | server RSS MiB | visits checked |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of results) console.log(r.row);
 let failed = false;
 for (const r of results) {

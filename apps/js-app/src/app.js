@@ -22,6 +22,19 @@ const MOSCOW = new Intl.DateTimeFormat('en-GB', {
 
 /** "2024-05-01 12:00:00 MSK (UTC+03:00)" */
 export function moscowTime(date = new Date()) {
+  // The page shows whole seconds: format each second once (Intl formatting is
+  // a noticeable part of a page's CPU under load).
+  const second = Math.floor(date.getTime() / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastFormatted = formatMoscow(date);
+  }
+  return lastFormatted;
+}
+let lastSecond = NaN;
+let lastFormatted = '';
+
+function formatMoscow(date) {
   const p = Object.fromEntries(MOSCOW.formatToParts(date).map(({ type, value }) => [type, value]));
   const offset = p.timeZoneName.replace(/^GMT/, '') || '+00:00';
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} MSK (UTC${offset})`;

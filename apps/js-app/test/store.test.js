@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -168,4 +169,24 @@ test('SIGKILL mid-write never leaves a torn file', async () => {
     await store.removeStaleTempFiles();
     assert.deepEqual(await tmpFiles(), []);
   }
+});
+
+test('durability order: a visit is answered only after fsync(temp), rename, fsync(directory)', async (t) => {
+  const events = [];
+  const { fsync, renameSync } = fs;
+  t.mock.method(fs, 'fsync', (fd, cb) => {
+    const what = fs.fstatSync(fd).isDirectory() ? 'dir' : 'file';
+    fsync(fd, (err) => {
+      events.push(`fsync ${what}`);
+      cb(err);
+    });
+  });
+  t.mock.method(fs, 'renameSync', (from, to) => {
+    renameSync(from, to);
+    events.push(`rename ${path.basename(to)}`);
+  });
+  await Promise.all(Array.from({ length: 5 }, () => store.increment().then((n) => events.push(`answered ${n}`))));
+  assert.deepEqual(events, ['fsync file', 'rename visits', 'fsync dir',
+    'answered 1', 'answered 2', 'answered 3', 'answered 4', 'answered 5']);
+  assert.equal(await readFile(store.file, 'utf8'), '5\n');
 });

@@ -1,6 +1,7 @@
 import multiprocessing
 import os
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -257,3 +258,40 @@ def test_check_writable(data_dir):
     assert [n for n in os.listdir(data_dir) if n.startswith(".readyz")] == []
     with pytest.raises(OSError):
         VisitStore(str(data_dir / "missing")).check_writable()
+
+
+def test_durability_order_answered_only_after_fsync_rename_and_directory_fsync(
+        data_dir, monkeypatch):
+    """What kill -9 cannot show (the page cache survives a killed process):
+    each visit returns only after its temp file was fsync'ed, renamed into
+    place and the directory fsync'ed."""
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        real_fsync(fd)
+        events.append("fsync dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+
+    def replace(src, dst):
+        real_replace(src, dst)
+        events.append(f"rename {os.path.basename(dst)}")
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    store = VisitStore(str(data_dir))
+
+    def visit():
+        n = store.increment()
+        events.append(f"answered {n}")
+
+    with store._commit_slot:  # five visits gather in one batch
+        threads = [threading.Thread(target=visit) for _ in range(5)]
+        for t in threads:
+            t.start()
+        while store._batch is None or store._batch.size < 5:
+            time.sleep(0.005)
+    for t in threads:
+        t.join(10)
+    assert events[:3] == ["fsync file", "rename visits", "fsync dir"]
+    assert sorted(events[3:]) == [f"answered {n}" for n in range(1, 6)]
+    assert (data_dir / "visits").read_text() == "5\n"
