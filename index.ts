@@ -1,23 +1,27 @@
 // Program entry: reads and validates the stack config, then wires one component per app.
-import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./components/config";
 import { appNamespace } from "./components/namespace";
 import { StatefulApp } from "./components/statefulApp";
 import { HelmStatefulApp } from "./components/helmApp";
 import { AppOutputs } from "./components/appResources";
+import { podCleanupOptions, registerPodCleanupHook } from "./components/podCleanup";
 
-const settings = loadStackConfig();
-const ns = appNamespace(settings.namespace);
+// Async because the pod-cleanup hook is registered (and its support checked) before any app.
+export = async () => {
+    const settings = loadStackConfig();
+    // Registered on every run, also when no app is left: the engine calls it by name for the
+    // apps being deleted (removed from the config, or `pulumi destroy --run-program`).
+    const cleanup = podCleanupOptions(await registerPodCleanupHook());
+    const ns = appNamespace(settings.namespace);
 
-const appOutputs: Record<string, AppOutputs> = {};
-for (const app of settings.apps) {
-    const args = { app, namespace: ns, secretEnv: settings.secretEnv[app.name] };
-    const component = settings.deployMethod === "helm"
-        ? new HelmStatefulApp(app.name, args)
-        : new StatefulApp(app.name, args);
-    appOutputs[app.name] = component.outputs;
-}
+    const apps: Record<string, AppOutputs> = {};
+    for (const app of settings.apps) {
+        const args = { app, namespace: ns, secretEnv: settings.secretEnv[app.name] };
+        const component = settings.deployMethod === "helm"
+            ? new HelmStatefulApp(app.name, args, cleanup)
+            : new StatefulApp(app.name, args, cleanup);
+        apps[app.name] = component.outputs;
+    }
 
-export const namespace = ns.metadata.name;
-export const deployMethod = settings.deployMethod;
-export const apps = appOutputs;
+    return { namespace: ns.metadata.name, deployMethod: settings.deployMethod, apps };
+};

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { AppSettings } from "./config";
-import { ADMIN_TOKEN_KEY, commonLabels, headlessServiceName, podDnsNames, pvcName, serviceUrl } from "./manifests";
+import { ADMIN_TOKEN_KEY, commonLabels, headlessServiceName, podDnsNames, pvcName, selectorLabels, serviceUrl } from "./manifests";
 
 /** What both app components take. */
 export interface AppComponentArgs {
@@ -90,4 +90,12 @@ export function appOutputs(app: AppSettings, namespace: pulumi.Input<string>, ad
         serviceUrl: ns.apply((n) => serviceUrl(app, n)),
         adminToken: pulumi.secret(adminToken),
     };
+}
+
+/**
+ * What an app component registers as its outputs: the stack outputs, plus where its pods are,
+ * which the pod-cleanup hook reads from the state when the component is deleted (podCleanup.ts).
+ */
+export function componentOutputs(app: AppSettings, namespace: pulumi.Input<string>, outputs: AppOutputs): pulumi.Inputs {
+    return { ...outputs, namespace, podSelector: selectorLabels(app), deletePvcs: app.pvcRetentionPolicy.whenDeleted === "Delete" };
 }

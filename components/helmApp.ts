@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AppSettings } from "./config";
-import { appSecret, AppComponentArgs, appOutputs, AppOutputs, volumeResizePatches } from "./appResources";
+import { appSecret, AppComponentArgs, appOutputs, AppOutputs, componentOutputs, volumeResizePatches } from "./appResources";
 
 /** Chart path as the Release records it: relative, so state does not depend on the checkout path. */
 export const CHART_PATH = "./charts/stateful-app";
@@ -57,6 +57,6 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
         volumeResizePatches(app, ns, this.release, this);
 
         this.outputs = appOutputs(app, ns, token);
-        this.registerOutputs({ ...this.outputs });
+        this.registerOutputs(componentOutputs(app, ns, this.outputs));
     }
 }

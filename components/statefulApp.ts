@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { AppSettings } from "./config";
 import * as manifests from "./manifests";
-import { appSecret, AppComponentArgs, appOutputs, AppOutputs, volumeResizePatches } from "./appResources";
+import { appSecret, AppComponentArgs, appOutputs, AppOutputs, componentOutputs, volumeResizePatches } from "./appResources";
 
 export type StatefulAppArgs = AppComponentArgs;
 
@@ -56,6 +56,6 @@ export class StatefulApp extends pulumi.ComponentResource {
         volumeResizePatches(app, ns, this.statefulSet, this);
 
         this.outputs = appOutputs(app, ns, token);
-        this.registerOutputs({ ...this.outputs });
+        this.registerOutputs(componentOutputs(app, ns, this.outputs));
     }
 }

@@ -20,6 +20,10 @@ export interface RegisteredResource {
 
 export interface ProgramRun {
     resources: RegisteredResource[];
+    /** Resource hooks the program registered with the engine. */
+    hooks: pulumi.ResourceHook[];
+    /** What each component registered with registerOutputs, by resource name. */
+    componentOutputs: Record<string, any>;
     /** Stack outputs, resolved to plain values. */
     outputs: Record<string, any>;
     /** Paths (like `apps.python-app.adminToken`) of the outputs that are secret. */
@@ -89,11 +93,20 @@ function encodeConfig(config: Record<string, unknown>): { values: Record<string,
  * Runs index.ts with the given full config map (keys like `stateful-apps:apps`).
  * Rejects with the program's error if it throws.
  */
+/** How the simulated engine answers a hook registration. */
+export interface EngineOptions {
+    /** false: like a language host that cannot register hooks (UNIMPLEMENTED). @default true */
+    resourceHooks?: boolean;
+}
+
 export async function runProgram(
     config: Record<string, unknown>,
     stack = "test",
     resources: RegisteredResource[] = [],
+    engine: EngineOptions = {},
 ): Promise<ProgramRun> {
+    const hooks: pulumi.ResourceHook[] = [];
+    const componentOutputs: Record<string, any> = {};
     const optsByUrnName = new Map<string, pulumi.CustomResourceOptions>();
     await pulumi.runtime.setMocks(
         {
@@ -116,6 +129,7 @@ export async function runProgram(
     );
     const { values, secretKeys } = encodeConfig(config);
     pulumi.runtime.setAllConfig(values, secretKeys);
+    simulateCallbacks(hooks, componentOutputs, engine);
 
     let programExports: Record<string, any> = {};
     await pulumi.runtime.runInPulumiStack(async () => {
@@ -126,7 +140,9 @@ export async function runProgram(
         });
         const entry = require.resolve(path.join(PROJECT_DIR, "index.ts"));
         delete require.cache[entry];
-        programExports = require(entry);
+        // index.ts exports an async main (it registers the pod-cleanup hook first).
+        const main = require(entry);
+        programExports = typeof main === "function" ? await main() : main;
         return programExports;
     });
     await new Promise((resolve) => setImmediate(resolve));
@@ -138,6 +154,8 @@ export async function runProgram(
     }
     const run: ProgramRun = {
         resources,
+        hooks,
+        componentOutputs,
         outputs,
         secretOutputs,
         exports: programExports,
@@ -151,6 +169,31 @@ export async function runProgram(
         },
     };
     return run;
+}
+
+/**
+ * Pulumi's mocks implement neither hook registration nor a record of component outputs. Stand
+ * in for the SDK's callback server (which would also start a gRPC server) and record both.
+ */
+function simulateCallbacks(hooks: pulumi.ResourceHook[], componentOutputs: Record<string, any>, engine: EngineOptions) {
+    const store = require("@pulumi/pulumi/runtime/state").getStore();
+    store.callbacks = {
+        async registerResourceHook(hook: pulumi.ResourceHook) {
+            if (engine.resourceHooks === false) {
+                throw new Error("12 UNIMPLEMENTED: unknown method RegisterResourceHook for service pulumirpc.ResourceMonitor");
+            }
+            hooks.push(hook);
+        },
+        // Called on every resource registration; nothing is pending in this stand-in.
+        async awaitStackRegistrations() {},
+    };
+    const monitor = pulumi.runtime.getMonitor() as any;
+    const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
+    monitor.registerResourceOutputs = (req: any, callback: any) => {
+        const name = String(req.getUrn()).split("::").pop()!;
+        componentOutputs[name] = req.getOutputs()?.toJavaScript();
+        return registerResourceOutputs(req, callback);
+    };
 }
 
 /** Resolves an exported value (Outputs nested in plain objects), noting the paths of secrets. */

@@ -1,0 +1,169 @@
+// `pulumi destroy` and removing an app from the config must leave none of the app's pods running,
+// while a replacement of its StatefulSet (storage resize, podManagementPolicy) must keep them.
+// The StatefulSet is always deleted with orphan propagation (the annotation has to be on the live
+// object before a replacement, and the provider cannot tell a replacement from a delete), so the
+// pods survive both. What tells them apart is the app's ComponentResource: it is deleted only when
+// the app goes away, never when a child is replaced. A named `afterDelete` resource hook on the
+// component therefore deletes the app's pods, and waits until they are gone, exactly then.
+//
+// Delete hooks need the program: `pulumi destroy --run-program`. A plain `pulumi destroy` of a
+// stack whose components carry the hook fails in the engine before deleting anything ("You must
+// run with the `--run-program` flag to use delete hooks during destroy."), so pods never leak
+// silently.
+import * as os from "os";
+import * as pulumi from "@pulumi/pulumi";
+
+/** The hook's name: the engine records it in the state and calls it by name on a later run. */
+export const POD_CLEANUP_HOOK = "stateful-apps-delete-app-pods";
+
+/** How long the hook waits for the pods to terminate (their grace period is 30 s by default). */
+export const POD_CLEANUP_TIMEOUT_MS = 5 * 60 * 1000;
+const POLL_MS = 1000;
+
+/** What the hook needs to find an app's pods; each app component registers it as outputs. */
+export interface PodCleanupTarget {
+    namespace: string;
+    /** Labels of the app's pods, and of its PVCs (the claim template carries them too). */
+    podSelector: Record<string, string>;
+    /**
+     * pvcRetentionPolicy.whenDeleted was Delete. The orphan propagation that keeps pods through a
+     * replacement also strips the StatefulSet's ownerReference from the PVCs, so Kubernetes would
+     * keep them: the hook deletes them, after the pods, as that policy asks.
+     */
+    deletePvcs?: boolean;
+}
+
+/** The few Kubernetes calls the hook makes (an interface so the tests can fake the API server). */
+export interface PodApi {
+    /** Deletes the pods matching the selector; resolves to false if the namespace does not exist. */
+    deletePods(namespace: string, labelSelector: string): Promise<boolean>;
+    /** Names of the pods (terminating or not) matching the selector. */
+    listPods(namespace: string, labelSelector: string): Promise<string[]>;
+    /** Deletes the PVCs matching the selector. */
+    deletePvcs(namespace: string, labelSelector: string): Promise<void>;
+}
+
+export const labelSelector = (labels: Record<string, string>) =>
+    Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
+
+const manualCommand = (t: PodCleanupTarget) => `kubectl delete pod -n ${t.namespace} -l ${labelSelector(t.podSelector)}`;
+
+/** Deletes the target's pods and waits until none is left. */
+export async function deleteAppPods(
+    api: PodApi,
+    target: PodCleanupTarget,
+    opts: { timeoutMs?: number; pollMs?: number; log?: (msg: string) => void } = {},
+): Promise<void> {
+    const { timeoutMs = POD_CLEANUP_TIMEOUT_MS, pollMs = POLL_MS, log = () => undefined } = opts;
+    const selector = labelSelector(target.podSelector);
+    if (!(await api.deletePods(target.namespace, selector))) {
+        log(`namespace ${target.namespace} does not exist: no pods to delete`);
+        return;
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const left = await api.listPods(target.namespace, selector);
+        if (left.length === 0) {
+            log(`deleted the pods of ${selector} in ${target.namespace}`);
+            break;
+        }
+        if (Date.now() >= deadline) {
+            throw new Error(
+                `pods still present after ${Math.round(timeoutMs / 1000)} s in namespace ${target.namespace}: ${left.join(", ")}; ` +
+                    `check them and delete them with: ${manualCommand(target)}`,
+            );
+        }
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+    if (target.deletePvcs) {
+        await api.deletePvcs(target.namespace, selector);
+        log(`deleted the PVCs of ${selector} in ${target.namespace} (pvcRetentionPolicy.whenDeleted: Delete)`);
+    }
+}
+
+/**
+ * The Kubernetes API as the provider sees it: the stack's `kubernetes:kubeconfig` (a path or the
+ * kubeconfig itself) and `kubernetes:context` if set, else $KUBECONFIG / ~/.kube/config / in-cluster.
+ * @kubernetes/client-node (not kubectl) so the program needs no binary on PATH and handles every
+ * kubeconfig auth method (certificates, tokens, exec plugins). Loaded only when the hook runs.
+ */
+export function kubernetesPodApi(): PodApi {
+    // 1.4.0 is the newest release that runs on Node 20 (2.x needs Node 22); an ES module, which
+    // Node >= 20.19 loads through require().
+    const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
+    const kc = new k8s.KubeConfig();
+    const config = pulumi.runtime.allConfig();
+    const kubeconfig = config["kubernetes:kubeconfig"];
+    if (kubeconfig) {
+        const isContent = kubeconfig.includes("\n") || kubeconfig.trim().startsWith("{");
+        isContent ? kc.loadFromString(kubeconfig) : kc.loadFromFile(kubeconfig.replace(/^~(?=\/)/, os.homedir()));
+    } else {
+        kc.loadFromDefault();
+    }
+    if (config["kubernetes:context"]) {
+        kc.setCurrentContext(config["kubernetes:context"]);
+    }
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    return {
+        async deletePods(namespace, labelSelector) {
+            try {
+                await core.deleteCollectionNamespacedPod({ namespace, labelSelector });
+                return true;
+            } catch (e) {
+                if ((e as { code?: number }).code === 404) {
+                    return false;
+                }
+                throw e;
+            }
+        },
+        async deletePvcs(namespace, labelSelector) {
+            await core.deleteCollectionNamespacedPersistentVolumeClaim({ namespace, labelSelector });
+        },
+        async listPods(namespace, labelSelector) {
+            const pods = await core.listNamespacedPod({ namespace, labelSelector });
+            return pods.items.map((p) => p.metadata?.name ?? "?");
+        },
+    };
+}
+
+/** The hook body: the deleted component's registered outputs say which pods to delete. */
+export async function onAppDeleted(args: pulumi.ResourceHookArgs, api: () => PodApi = kubernetesPodApi): Promise<void> {
+    const target = args.oldOutputs as Partial<PodCleanupTarget> | undefined;
+    if (typeof target?.namespace !== "string" || !target.podSelector) {
+        // A component from before this hook existed would have no target, but it has no hook either.
+        pulumi.log.warn(`${args.name}: no namespace/podSelector in the deleted component's outputs; its pods were not deleted`);
+        return;
+    }
+    await deleteAppPods(api(), target as PodCleanupTarget, { log: (msg) => pulumi.log.info(`${args.name}: ${msg}`) });
+}
+
+/**
+ * Registers the hook. Resolves to undefined, with a warning, when the Pulumi language host cannot
+ * register hooks (the nodejs host built from sdk v3.68 by tools/setup-pulumi.sh proxies the engine
+ * without RegisterResourceHook): the stack then deploys as before, and destroy leaves pods running.
+ */
+export async function registerPodCleanupHook(): Promise<pulumi.ResourceHook | undefined> {
+    const hook = new pulumi.ResourceHook(POD_CLEANUP_HOOK, (args) => onAppDeleted(args));
+    try {
+        // The SDK registers a hook asynchronously and only fails when a resource uses it.
+        await (hook as unknown as { __registered: Promise<void> }).__registered;
+        return hook;
+    } catch (e) {
+        const message = (e as Error).message ?? String(e);
+        if (!/UNIMPLEMENTED|does not support resource hooks/.test(message)) {
+            throw e;
+        }
+        await pulumi.log.warn(
+            `This Pulumi CLI or language host cannot register resource hooks (${message.split("\n")[0]}). ` +
+                `Without the hook, \`pulumi destroy\` and removing an app leave the app's pods running (PVCs and namespace are kept anyway); ` +
+                `delete them with: kubectl delete pod -n <namespace> -l app.kubernetes.io/instance=<app>. ` +
+                `Use a Pulumi CLI and pulumi-language-nodejs >= 3.248 to get the hook.`,
+        );
+        return undefined;
+    }
+}
+
+/** Resource options that attach the hook to an app component (none without a hook). */
+export function podCleanupOptions(hook: pulumi.ResourceHook | undefined): pulumi.ComponentResourceOptions {
+    return hook ? { hooks: { afterDelete: [hook] } } : {};
+}
