@@ -502,15 +502,20 @@ function summarizeApp(app: string, method: DeployMethod, changes: ResourceChange
         case "delete": {
             summary.workload = "deleted";
             summary.replicas = { from: oldModel?.replicas };
+            // The program's after-delete hook on the app component (components/podCleanup.ts)
+            // deletes the app's pods, and its PVCs if the component's outputs say deletePvcs.
             const afterDelete = component?.op === "delete" ? component.old?.resourceHooks?.AfterDelete ?? [] : [];
-            if (oldModel?.orphanOnDelete) {
-                if (afterDelete.length > 0) {
-                    summary.podRestarts = "deleted";
-                    notes.push(`The ${kind} is deleted with orphan propagation; the app's after-delete hook (${afterDelete.join(", ")}) then deletes its pods.`);
-                } else {
-                    summary.podRestarts = "orphaned";
-                    warnings.push(`The ${kind} is deleted with orphan propagation: its pods keep running (with their volumes) until deleted by hand.`);
+            if (afterDelete.length > 0) {
+                summary.podRestarts = "deleted";
+                notes.push(`The app's after-delete hook (${afterDelete.join(", ")}) deletes its pods once the ${kind} is gone.`);
+                const deletePvcs = component?.old?.outputs?.deletePvcs ?? oldModel?.retention.whenDeleted === "Delete";
+                if (deletePvcs === true) {
+                    summary.pvcs.deleted = oldModel ? pvcNames(oldModel, ordinals(0, oldModel.replicas ?? 0)) : [];
+                    warnings.push(`pvcRetentionPolicy.whenDeleted: Delete: the hook also deletes the app's PVCs (${summary.pvcs.deleted.join(", ") || "all of them"}, and any kept from earlier scale-downs) and their data.`);
                 }
+            } else if (oldModel?.orphanOnDelete) {
+                summary.podRestarts = "orphaned";
+                warnings.push(`The ${kind} is deleted with orphan propagation and no pod-cleanup hook: its pods keep running (with their volumes) until deleted by hand.`);
                 if (oldModel.retention.whenDeleted === "Delete") {
                     notes.push("whenDeleted: Delete has no effect here: orphan propagation detaches the PVCs from the deleted StatefulSet, so they are kept.");
                 }
@@ -660,14 +665,16 @@ function configuredApps(config: Record<string, string> | undefined): { apps: str
 export function summarizePreview(preview: string | PreviewDigest): PreviewSummary {
     const digest = typeof preview === "string" ? parsePreviewJson(preview) : preview;
     const changes = mergeSteps(digest.steps ?? []);
-    const byApp = new Map<string, { method: DeployMethod; changes: ResourceChange[] }>();
+    // By app and deploy method: switching an app's deployMethod deletes one component and creates the other.
+    const byApp = new Map<string, { app: string; method: DeployMethod; changes: ResourceChange[] }>();
     const other: string[] = [];
     for (const change of changes) {
         const owner = appOf(change);
         if (owner) {
-            const entry = byApp.get(owner.app) ?? { method: owner.method, changes: [] };
+            const key = `${owner.method}:${owner.app}`;
+            const entry = byApp.get(key) ?? { ...owner, changes: [] };
             entry.changes.push(change);
-            byApp.set(owner.app, entry);
+            byApp.set(key, entry);
         } else if (change.type !== STACK_TYPE && change.op !== "same" && change.op !== "other") {
             other.push(`${change.op} ${describe(change)}${change.op === "delete" && change.old?.retainOnDelete ? " (kept in the cluster: retainOnDelete)" : ""}`);
         }
@@ -676,11 +683,16 @@ export function summarizePreview(preview: string | PreviewDigest): PreviewSummar
     // Apps without any step (unchanged): from the stack config the preview ran with.
     const configured = configuredApps(digest.config);
     for (const app of configured.apps) {
-        if (!byApp.has(app)) {
-            byApp.set(app, { method: configured.deployMethod, changes: [] });
+        if (![...byApp.values()].some((e) => e.app === app)) {
+            byApp.set(`${configured.deployMethod}:${app}`, { app, method: configured.deployMethod, changes: [] });
         }
     }
-    const apps = [...byApp.entries()].map(([app, { method, changes: cs }]) => summarizeApp(app, method, cs));
+    const apps = [...byApp.values()].map(({ app, method, changes: cs }) => summarizeApp(app, method, cs));
+    for (const a of apps) {
+        if (apps.some((b) => b !== a && b.app === a.app)) {
+            a.warnings.push("The app switches deploy method in one step: the new objects are created before the old ones are deleted, which clashes. Run `pulumi destroy --run-program` first (README, Switching a stack between modes).");
+        }
+    }
     const changeSummary = digest.changeSummary ?? {};
     const hasChanges = changes.some((c) => c.op !== "same" && c.op !== "other")
         || Object.entries(changeSummary).some(([op, n]) => op !== "same" && n > 0);
@@ -691,9 +703,13 @@ export function summarizePreview(preview: string | PreviewDigest): PreviewSummar
     return { apps, other, changeSummary, hasChanges, errors };
 }
 
-/** summarizePreview's apps by name, for assertions: `summaryByApp(json)["python-app"].podRestarts`. */
+/**
+ * summarizePreview's apps by name, for assertions: `summaryByApp(json)["python-app"].podRestarts`.
+ * An app in both deploy methods (a switch) is listed as `<app> (raw)` and `<app> (helm)`.
+ */
 export function summaryByApp(preview: string | PreviewDigest): Record<string, AppSummary> {
-    return Object.fromEntries(summarizePreview(preview).apps.map((a) => [a.app, a]));
+    const summary = summarizePreview(preview);
+    return Object.fromEntries(summary.apps.map((a) => [appLabel(a, summary), a]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -760,6 +776,10 @@ export function pvcText(a: AppSummary): string {
     return parts.length > 0 ? parts.join("; ") : a.workload === "deleted" || a.workload === "replaced" ? "kept" : "untouched";
 }
 
+/** The app's name, with its deploy method when the preview has it in both (a switch). */
+const appLabel = (a: AppSummary, summary: PreviewSummary) =>
+    summary.apps.filter((b) => b.app === a.app).length > 1 ? `${a.app} (${a.deployMethod})` : a.app;
+
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 /** The summary as Markdown: a one-line verdict, a table of the changed apps, then warnings and notes. */
@@ -789,7 +809,7 @@ export function renderSummaryMarkdown(summary: PreviewSummary, options: { stack?
         lines.push("| app | workload | pods | PVCs | also deleted |", "| --- | --- | --- | --- | --- |");
         for (const a of changed) {
             const deletes = a.otherDeletes.length > 0 ? list(a.otherDeletes, 8) : "–";
-            lines.push(`| **${a.app}** | ${cell(workloadText(a))} | ${cell(podText(a))} | ${cell(pvcText(a))} | ${cell(deletes)} |`);
+            lines.push(`| **${appLabel(a, summary)}** | ${cell(workloadText(a))} | ${cell(podText(a))} | ${cell(pvcText(a))} | ${cell(deletes)} |`);
         }
         lines.push("");
     }
@@ -800,11 +820,11 @@ export function renderSummaryMarkdown(summary: PreviewSummary, options: { stack?
     } else if (unchanged.length > 0) {
         lines.push(`Unchanged: ${unchanged.map((a) => `**${a.app}**`).join(", ")}.`, "");
     }
-    const warnings = changed.flatMap((a) => a.warnings.map((w) => `- ⚠️ **${a.app}**: ${w}`));
+    const warnings = changed.flatMap((a) => a.warnings.map((w) => `- ⚠️ **${appLabel(a, summary)}**: ${w}`));
     const notes = changed.flatMap((a) => [
-        ...a.notes.map((n) => `- **${a.app}**: ${n}`),
-        ...(a.otherChanges.length > 0 ? [`- **${a.app}**: also ${a.otherChanges.join(", ")}.`] : []),
-        ...(a.released.length > 0 ? [`- **${a.app}**: dropped from Pulumi, kept in the cluster: ${a.released.join(", ")}.`] : []),
+        ...a.notes.map((n) => `- **${appLabel(a, summary)}**: ${n}`),
+        ...(a.otherChanges.length > 0 ? [`- **${appLabel(a, summary)}**: also ${a.otherChanges.join(", ")}.`] : []),
+        ...(a.released.length > 0 ? [`- **${appLabel(a, summary)}**: dropped from Pulumi, kept in the cluster: ${a.released.join(", ")}.`] : []),
     ]);
     if (summary.other.length > 0) {
         notes.push(`- Outside the apps: ${summary.other.join(", ")}.`);

@@ -223,6 +223,20 @@ describe("preview summary: pods", () => {
         assert.match(app.notes.join(" "), /after-delete hook \(js-app-delete-pods\)/);
     });
 
+    it("app removal: the hook also deletes the PVCs when the component's outputs say deletePvcs", () => {
+        const digest = load("prod-remove-js-app");
+        const component = step(digest, "stateful-apps:index:StatefulApp", "js-app").oldState!;
+        component.resourceHooks = { AfterDelete: ["stateful-apps-delete-app-pods"] };
+        component.outputs = { namespace: "stateful-apps-prod", podSelector: { "app.kubernetes.io/instance": "js-app" }, deletePvcs: true };
+        const app = summaryByApp(digest)["js-app"];
+        assert.strictEqual(app.podRestarts, "deleted");
+        assert.deepStrictEqual(app.pvcs.deleted, ["data-js-app-0", "data-js-app-1", "data-js-app-2"]);
+        assert.match(app.warnings.join(" "), /the hook also deletes the app's PVCs/);
+
+        component.outputs.deletePvcs = false;
+        assert.deepStrictEqual(summaryByApp(digest)["js-app"].pvcs.deleted, []);
+    });
+
     it("app removal without orphan propagation deletes the pods, and the PVCs with whenDeleted Delete", () => {
         const digest = load("prod-remove-js-app");
         const sts = step(digest, STS, "js-app");
@@ -343,6 +357,28 @@ describe("preview summary: Helm mode", () => {
         assert.strictEqual(app.workload, "deleted");
         assert.strictEqual(app.podRestarts, "deleted");
         assert.deepStrictEqual(app.pvcs.deleted, ["data-python-app-0", "data-python-app-1", "data-python-app-2"]);
+    });
+});
+
+describe("preview summary: deploy method switch", () => {
+    it("an app leaving raw mode for Helm in one preview is listed twice, with a warning", () => {
+        const removal = load("prod-remove-js-app");
+        const helm = load("staging-helm-image");
+        const release = step(helm, RELEASE, "python-app");
+        const created: PreviewStep = {
+            ...clone(release),
+            op: "create",
+            urn: release.urn.replace(/::python-app$/, "::js-app"),
+            oldState: undefined,
+            newState: { ...clone(release.newState!), parent: release.newState!.parent!.replace(/::python-app$/, "::js-app") },
+        };
+        created.newState!.inputs!.name = "js-app";
+        removal.steps!.push(created);
+        const apps = summaryByApp(removal);
+        assert.strictEqual(apps["js-app (raw)"].workload, "deleted");
+        assert.strictEqual(apps["js-app (helm)"].workload, "created");
+        assert.match(apps["js-app (helm)"].warnings.join(" "), /switches deploy method in one step/);
+        assert.match(renderSummaryMarkdown(summarizePreview(removal)), /\| \*\*js-app \(helm\)\*\* \| Helm release created \|/);
     });
 });
 
