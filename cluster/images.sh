@@ -38,6 +38,20 @@ DEBIAN_MIRROR=http://deb.debian.org/debian
 PYTHON_BASE=$IMAGE_PREFIX/base-python:3.11
 NODE_BASE=$IMAGE_PREFIX/base-node:$NODE_IMAGE_NODEJS_VERSION
 
+# buildah, as root, creates these on first use (blob cache, CNI lock and cache dirs), although no
+# build here uses a CNI network (RUN steps get --network host or none): those it creates are
+# removed again when this script exits, so the machine is left as it was found.
+BUILDAH_HOST_PATHS=(/var/lib/containers /var/lib/cni /etc/cni)
+absent_before=()
+for p in "${BUILDAH_HOST_PATHS[@]}"; do [[ -e "$p" ]] || absent_before+=("$p"); done
+ip_forward_before=$(sysctl -n net.ipv4.ip_forward)
+restore_host() {
+  local p
+  for p in "${absent_before[@]}"; do rm -rf "$p"; done
+  [[ "$(sysctl -n net.ipv4.ip_forward)" == "$ip_forward_before" ]] || sysctl -q -w "net.ipv4.ip_forward=$ip_forward_before"
+}
+trap restore_host EXIT
+
 bah() {
   TMPDIR="$BUILDAH_HOME/tmp" buildah --root "$BUILDAH_HOME/storage" --runroot "$BUILDAH_HOME/run" \
     --storage-driver overlay "$@"
@@ -103,7 +117,7 @@ debian_base() {
 }
 
 # The official python image has no PEP 668 marker: pip installs system-wide, as the Dockerfile expects.
-python_setup() { bah run --runtime /usr/sbin/runc "$1" -- sh -c 'rm -f /usr/lib/python3*/EXTERNALLY-MANAGED'; }
+python_setup() { bah run --runtime /usr/sbin/runc --network none "$1" -- sh -c 'rm -f /usr/lib/python3*/EXTERNALLY-MANAGED'; }
 
 # Node.js and npm as the official node image has them: /usr/local/bin/{node,npm,npx}.
 node_setup() {
@@ -115,7 +129,7 @@ node_setup() {
   tar xzf "$dir/npm-$NPM_VERSION_IN_NODE_IMAGE.tgz" -C "$dir/npm" --strip-components=1
   bah copy "$c" "$dir/node/bin/node" /usr/local/bin/node >/dev/null
   bah copy "$c" "$dir/npm" /usr/local/lib/node_modules/npm >/dev/null
-  bah run --runtime /usr/sbin/runc "$c" -- sh -c \
+  bah run --runtime /usr/sbin/runc --network none "$c" -- sh -c \
     'ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx && node --version && npm --version' >/dev/null
 }
 

@@ -214,7 +214,7 @@ stop_shims() {
 
 unmount_under() { # DIR: every mount below DIR, deepest first
   local m
-  awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do
+  { awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r || true; } | while read -r m; do
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
   done
 }
@@ -225,7 +225,7 @@ iptables_clean() {
   for cmd in iptables ip6tables; do
     command -v "$cmd-save" >/dev/null 2>&1 || continue
     for table in filter nat mangle raw; do
-      "$cmd-save" -t "$table" 2>/dev/null | grep -E '^-A .* -j (KUBE|CNI)-' | while IFS= read -r rule; do
+      { "$cmd-save" -t "$table" 2>/dev/null | grep -E '^-A .* -j (KUBE|CNI)-' || true; } | while IFS= read -r rule; do
         eval "$cmd -t $table -D ${rule#-A }" 2>/dev/null || true
       done
       for chain in $("$cmd-save" -t "$table" 2>/dev/null | sed -nE 's/^:((KUBE|CNI)-[^ ]+) .*/\1/p'); do
