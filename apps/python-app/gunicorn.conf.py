@@ -58,3 +58,11 @@ def child_exit(server, worker):
 
 def on_exit(server):
     shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def worker_exit(server, worker):
+    # Delete this worker's prepared temp file, if a failed commit left one.
+    app = getattr(worker, "wsgi", None)
+    visits = getattr(app, "extensions", {}).get("visits")
+    if visits:
+        visits["store"].close()

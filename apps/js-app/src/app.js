@@ -302,12 +302,12 @@ export function createApp({ dataDir, pod, adminToken, version = DEFAULT_VERSION,
     const sweeper = setInterval(() => server.closeIdleConnections(), 100);
     let timer;
     const timedOut = new Promise((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
-    const clean = await Promise.race([closed.then(() => store.idle()).then(() => true), timedOut]);
+    const clean = await Promise.race([closed.then(() => store.close()).then(() => true), timedOut]);
     clearTimeout(timer);
     clearInterval(sweeper);
     if (!clean) {
       server.closeAllConnections();
-      await store.idle();
+      await store.close();
     }
     return clean;
   }

@@ -10,19 +10,30 @@
 //   serialised even with thousands of requests in flight. Node has no flock()
 //   in core, so there is NO lock between processes: run one Node process per
 //   data directory (one pod per PersistentVolumeClaim, as the StatefulSet does).
+// - No torn file after a crash: the visits file is only ever replaced whole.
+//   The new value goes to a temp file in the same directory whose content is
+//   on disk before it is renamed over "visits"; the directory is fsync'ed
+//   afterwards so the rename itself is durable. Readers see the old or the new
+//   complete value, so plain reads don't wait for the mutex.
 // - Group commit: increments that arrive while a write is in progress join one
 //   pending batch; when the mutex frees, the batch is closed and committed with
-//   ONE read, ONE atomic replace (write + fsync + rename) and ONE directory
-//   fsync, and its members get the consecutive counts base+1 .. base+n. Each
-//   increment resolves only after the directory fsync that made its batch
-//   durable, so an answered visit is on disk.
-// - No torn file after a crash: the new value goes to a temp file in the same
-//   directory, which is fsync'ed and then renamed over "visits"; the directory
-//   is fsync'ed afterwards so the rename itself is durable. Readers see the old
-//   or the new complete value, so plain reads don't wait for the mutex.
+//   ONE read, ONE temp-file write + sync + rename and ONE directory fsync, and
+//   its members get the consecutive counts base+1 .. base+n. Each increment
+//   resolves only after the directory fsync that made its batch durable, so an
+//   answered visit is on disk.
+// - A prepared temp file: the temp file for the next commit is created,
+//   filled with a placeholder of the expected length ("000\n") and fsync'ed
+//   ahead of time, outside the commit. Its inode, size and blocks are then on
+//   disk, so the commit overwrites the bytes in place and needs only an
+//   fdatasync (a data write; no journal commit, ~0.6 ms instead of ~2.5 ms
+//   for a new file's fsync on the test machine) before the rename. If the
+//   length differs (the count gained a digit, or after a reset) the commit
+//   resizes it and uses a full fsync. At most one such file exists (named like
+//   every temp file, ".visits.<pid>.<random>.tmp"); shutdown deletes it, and a
+//   crash leaves it to the start-up sweep.
 // - Pipelining: the directory fsync of batch k runs outside the mutex, while
 //   batch k+1 is already writing its temp file. That is safe: batch k+1 read
-//   the count batch k renamed into place, its temp file is fsync'ed before its
+//   the count batch k renamed into place, its temp file is synced before its
 //   rename, so whichever of the two entries the directory holds after batch
 //   k's directory fsync, its count includes all of batch k.
 
@@ -71,6 +82,7 @@ export function parseCount(buf, file) {
 
 // fs.fsync looked up at each call, so a test can observe the order of the steps.
 const fsync = (fd) => promisify(fs.fsync)(fd);
+const fdatasync = (fd) => promisify(fs.fdatasync)(fd);
 
 const tmpName = (prefix) => `${prefix}${process.pid}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`;
 
@@ -80,6 +92,8 @@ export class VisitStore {
   #batch = null;
   /** Directory fsyncs still running (outside the mutex); idle() waits for them. */
   #syncing = new Set();
+  /** A temp file made ready ahead of the next commit: Promise<{fd, tmp, length}>, or null. */
+  #spare = null;
   /** Batches and writes committed so far (for tests and the bench). */
   stats = { commits: 0, increments: 0 };
 
@@ -127,7 +141,48 @@ export class VisitStore {
     await Promise.allSettled([...this.#syncing]);
   }
 
-  /** Atomically replace the file (temp file, fsync, rename) and fsync the directory. */
+  /** idle(), then delete the prepared temp file (used on shutdown). */
+  async close() {
+    await this.idle();
+    const spare = this.#spare;
+    this.#spare = null;
+    if (spare) {
+      await spare.then(({ fd, tmp }) => {
+        fs.closeSync(fd);
+        fs.unlinkSync(tmp);
+      }, () => {});
+    }
+  }
+
+  /**
+   * Create a temp file of `length` bytes ("000…\n"), fsync it: its inode, size
+   * and blocks are then on disk, so a commit only overwrites the bytes in place
+   * and needs an fdatasync (one data write, no journal commit) before the rename.
+   */
+  #prepareSpare(length) {
+    const spare = (async () => {
+      const tmp = path.join(this.dataDir, tmpName(TMP_PREFIX));
+      const fd = fs.openSync(tmp, 'wx', FILE_MODE);
+      try {
+        fs.fchmodSync(fd, FILE_MODE); // the umask may have removed group write
+        fs.writeSync(fd, `${'0'.repeat(length - 1)}\n`, 0);
+        await fsync(fd);
+        return { fd, tmp, length };
+      } catch (err) {
+        fs.closeSync(fd);
+        try {
+          fs.unlinkSync(tmp);
+        } catch {
+          // already gone
+        }
+        throw err;
+      }
+    })();
+    spare.catch(() => {}); // reported by the commit that uses it
+    return spare;
+  }
+
+  /** Atomically replace the file (new temp file, fsync, rename) and fsync the directory (reset). */
   async #write(count) {
     await this.#replace(count);
     await this.#syncDir();
@@ -221,18 +276,52 @@ export class VisitStore {
       batch = { size: 0, result: null };
       this.#batch = batch;
       const committed = this.#exclusive(async () => {
+        let spare;
         let base;
         try {
+          spare = await (this.#spare ?? this.#prepareSpare(2));
+          this.#spare = null;
           base = this.#readSync(); // the file, not a cached value: an outside change (corruption) is seen
+        } catch (err) {
+          if (spare) this.#spare = Promise.resolve(spare); // unused: keep it for the next batch
+          else this.#spare = null; // preparing failed: the next batch tries again
+          throw err;
         } finally {
           if (this.#batch === batch) this.#batch = null; // closed: later increments form the next batch
         }
         const granted = Math.min(batch.size, MAX_VISITS - base);
-        if (granted > 0) {
-          await this.#replace(base + granted);
-          this.stats.commits++;
-          this.stats.increments += granted;
+        if (granted === 0) {
+          this.#spare = Promise.resolve(spare);
+          return { base, granted };
         }
+        const text = `${base + granted}\n`;
+        try {
+          if (text.length === spare.length) {
+            fs.writeSync(spare.fd, text, 0);
+            await fdatasync(spare.fd); // same size: the data is all there is to sync
+          } else { // the count gained a digit (or was reset): resize, full fsync
+            fs.ftruncateSync(spare.fd, 0);
+            fs.writeSync(spare.fd, text, 0);
+            await fsync(spare.fd);
+          }
+          fs.closeSync(spare.fd);
+          fs.renameSync(spare.tmp, this.file);
+        } catch (err) {
+          try {
+            fs.closeSync(spare.fd);
+          } catch {
+            // already closed
+          }
+          try {
+            fs.unlinkSync(spare.tmp);
+          } catch {
+            // renamed or gone
+          }
+          throw err;
+        }
+        this.#spare = this.#prepareSpare(text.length); // ready long before the next batch's turn
+        this.stats.commits++;
+        this.stats.increments += granted;
         return { base, granted };
       });
       batch.result = committed.then(async (r) => {
@@ -269,12 +358,13 @@ export class VisitStore {
     });
   }
 
-  /** Delete temp files left by a crash mid-write; resolves to how many. */
+  /** Delete temp files left by a crash (not this store's prepared one); resolves to how many. */
   removeStaleTempFiles() {
     return this.#exclusive(async () => {
       let removed = 0;
+      const spare = this.#spare ? (await this.#spare.catch(() => null))?.tmp : undefined;
       for (const name of await readdir(this.dataDir)) {
-        if (name.startsWith(TMP_PREFIX) && name.endsWith(TMP_SUFFIX)) {
+        if (name.startsWith(TMP_PREFIX) && name.endsWith(TMP_SUFFIX) && path.join(this.dataDir, name) !== spare) {
           await unlink(path.join(this.dataDir, name)).then(() => removed++, () => {});
         }
       }

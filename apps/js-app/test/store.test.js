@@ -25,9 +25,14 @@ test('a missing file starts at 0', async () => {
   assert.deepEqual(await readdir(tmp.dataDir), []);
 });
 
-test('increment writes "N\\n" and leaves no temp files', async () => {
+test('increment writes "N\\n"; one prepared temp file remains, close() deletes it', async () => {
   assert.deepEqual([await store.increment(), await store.increment(), await store.increment()], [1, 2, 3]);
   assert.equal(await readFile(store.file, 'utf8'), '3\n');
+  const [spare, ...more] = await tmpFiles();
+  assert.deepEqual(more, []);
+  assert.match(spare, new RegExp(`^\\.visits\\.${process.pid}\\.[0-9a-f]{12}\\.tmp$`));
+  assert.equal(await readFile(path.join(tmp.dataDir, spare), 'utf8'), '0\n'); // placeholder of the next length
+  await store.close();
   assert.deepEqual(await tmpFiles(), []);
 });
 
@@ -61,7 +66,7 @@ test('a corrupt file is not overwritten by increment', async () => {
   await writeFile(store.file, 'garbage\n');
   await assert.rejects(store.increment(), CorruptVisitsFile);
   assert.equal(await readFile(store.file, 'utf8'), 'garbage\n');
-  assert.deepEqual(await tmpFiles(), []);
+  assert.equal((await tmpFiles()).length, 1); // the prepared one, kept for the next commit
   // ...and the mutex is not wedged by the failure.
   await writeFile(store.file, '4\n');
   assert.equal(await store.increment(), 5);
@@ -84,7 +89,7 @@ test('300 concurrent increments in one process: none lost, every value once', as
   const results = await Promise.all(Array.from({ length: 300 }, () => store.increment()));
   assert.deepEqual([...results].sort((a, b) => a - b), Array.from({ length: 300 }, (_, i) => i + 1));
   assert.equal(await store.read(), 300);
-  assert.deepEqual(await tmpFiles(), []);
+  assert.equal((await tmpFiles()).length, 1);
   // Group commit: they were all waiting at once, so they shared one write.
   assert.deepEqual(store.stats, { commits: 1, increments: 300 });
 });
@@ -138,9 +143,10 @@ test('idle() waits for the directory fsync of the last batch', async () => {
 test('stale temp files from a crash are removed', async () => {
   await writeFile(path.join(tmp.dataDir, '.visits.123.abc.tmp'), '9');
   await store.increment();
-  assert.equal(await store.removeStaleTempFiles(), 1);
-  assert.deepEqual(await tmpFiles(), []);
-  assert.equal(await store.read(), 1);
+  assert.equal(await store.removeStaleTempFiles(), 1); // not the store's own prepared file
+  assert.equal((await tmpFiles()).length, 1);
+  assert.equal(await store.increment(), 2);
+  assert.equal(await store.read(), 2);
 });
 
 test('checkWritable passes on a writable dir, leaves nothing, fails on a missing one', async () => {
@@ -171,22 +177,37 @@ test('SIGKILL mid-write never leaves a torn file', async () => {
   }
 });
 
-test('durability order: a visit is answered only after fsync(temp), rename, fsync(directory)', async (t) => {
+test('durability order: a visit is answered only after its temp file is synced, renamed, and the directory fsynced', async (t) => {
   const events = [];
-  const { fsync, renameSync } = fs;
-  t.mock.method(fs, 'fsync', (fd, cb) => {
+  const { fsync, fdatasync, renameSync } = fs;
+  const observe = (name, real) => (fd, cb) => {
     const what = fs.fstatSync(fd).isDirectory() ? 'dir' : 'file';
-    fsync(fd, (err) => {
-      events.push(`fsync ${what}`);
+    real(fd, (err) => {
+      events.push(`${name} ${what}`);
       cb(err);
     });
-  });
+  };
+  t.mock.method(fs, 'fsync', observe('fsync', fsync));
+  t.mock.method(fs, 'fdatasync', observe('fdatasync', fdatasync));
   t.mock.method(fs, 'renameSync', (from, to) => {
     renameSync(from, to);
     events.push(`rename ${path.basename(to)}`);
   });
-  await Promise.all(Array.from({ length: 5 }, () => store.increment().then((n) => events.push(`answered ${n}`))));
-  assert.deepEqual(events, ['fsync file', 'rename visits', 'fsync dir',
+  const answer = () => store.increment().then((n) => events.push(`answered ${n}`));
+  await Promise.all(Array.from({ length: 5 }, answer));
+  // The first commit prepares its temp file first ("0\n": the length of "5\n").
+  // ("fsync file" later on: the next commit's temp file being prepared, at any time.)
+  const commit = events.filter((e, i) => e !== 'fsync file' || i === 0);
+  assert.deepEqual(commit, ['fsync file', 'fdatasync file', 'rename visits', 'fsync dir',
     'answered 1', 'answered 2', 'answered 3', 'answered 4', 'answered 5']);
   assert.equal(await readFile(store.file, 'utf8'), '5\n');
+
+  // The next commit uses the temp file prepared meanwhile (fsync'ed before it was used);
+  // "10\n" is one byte longer than "5\n", so this one is resized and fully fsync'ed.
+  events.length = 0;
+  await Promise.all(Array.from({ length: 5 }, answer));
+  assert.deepEqual(events.filter((e) => e !== 'fsync file'), ['rename visits', 'fsync dir',
+    'answered 6', 'answered 7', 'answered 8', 'answered 9', 'answered 10']);
+  assert.ok(events.indexOf('fsync file') < events.indexOf('rename visits'), events.join(', '));
+  assert.equal(await readFile(store.file, 'utf8'), '10\n');
 });

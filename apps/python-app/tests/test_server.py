@@ -55,6 +55,7 @@ def test_load_then_restart_keeps_exact_count(server_factory, data_dir):
 
     assert server.stop() == 0  # graceful SIGTERM
     assert "Shutting down" in server.logs()
+    assert sorted(os.listdir(data_dir)) == ["visits", "visits.lock"]  # no temp file left
 
     server = server_factory(data_dir, workers=WORKERS).start()
     assert json.loads(server.get("/visits")[1])["visits"] == REQUESTS

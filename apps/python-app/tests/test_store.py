@@ -63,6 +63,8 @@ def test_corrupt_file_is_not_overwritten_by_increment(data_dir):
     with pytest.raises(CorruptVisitsFile):
         store.increment()
     assert (data_dir / "visits").read_bytes() == b"garbage\n"
+    assert len(tmp_files(data_dir)) == 1  # the prepared temp file, kept for the next commit
+    store.close()
     assert tmp_files(data_dir) == []
 
 
@@ -266,17 +268,22 @@ def test_durability_order_answered_only_after_fsync_rename_and_directory_fsync(
     each visit returns only after its temp file was fsync'ed, renamed into
     place and the directory fsync'ed."""
     events: list[str] = []
-    real_fsync, real_replace = os.fsync, os.replace
+    real_fsync, real_fdatasync, real_replace = os.fsync, os.fdatasync, os.replace
 
     def fsync(fd):
         real_fsync(fd)
         events.append("fsync dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+
+    def fdatasync(fd):
+        real_fdatasync(fd)
+        events.append("fdatasync file")
 
     def replace(src, dst):
         real_replace(src, dst)
         events.append(f"rename {os.path.basename(dst)}")
 
     monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
     monkeypatch.setattr(os, "replace", replace)
     store = VisitStore(str(data_dir))
 
@@ -292,6 +299,35 @@ def test_durability_order_answered_only_after_fsync_rename_and_directory_fsync(
             time.sleep(0.005)
     for t in threads:
         t.join(10)
-    assert events[:3] == ["fsync file", "rename visits", "fsync dir"]
-    assert sorted(events[3:]) == [f"answered {n}" for n in range(1, 6)]
+    # The temp file is prepared ("0\n", fsync'ed), then the value written in
+    # place and fdatasync'ed, renamed, the directory fsync'ed; only then answers.
+    assert events[:4] == ["fsync file", "fdatasync file", "rename visits", "fsync dir"]
+    assert sorted(events[4:]) == [f"answered {n}" for n in range(1, 6)]
     assert (data_dir / "visits").read_text() == "5\n"
+    # One digit more than the prepared file holds: resized and fully fsync'ed.
+    (data_dir / "visits").write_text("9\n")
+    events.clear()
+    assert store.increment() == 10
+    assert events == ["fsync file", "fsync file", "rename visits", "fsync dir"]
+    assert (data_dir / "visits").read_text() == "10\n"
+    assert store.increment() == 11
+    assert events[4:] == ["fsync file", "fdatasync file", "rename visits", "fsync dir"]
+    assert tmp_files(data_dir) == []
+
+
+def test_sweep_removes_dead_processes_temp_files_only(data_dir):
+    store = VisitStore(str(data_dir))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        for name in (f".visits.{dead}.abc.tmp", f".visits.{live.pid}.def.tmp",
+                     f".visits.{os.getpid()}.ghi.tmp", ".visits.old-style.tmp"):
+            (data_dir / name).write_text("1")
+        assert store.remove_stale_temp_files() == 3
+        assert tmp_files(data_dir) == [f".visits.{live.pid}.def.tmp"]  # another live worker's
+    finally:
+        live.kill()
+        live.wait()
+    assert store.remove_stale_temp_files() == 1
+    assert tmp_files(data_dir) == []

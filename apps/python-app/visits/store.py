@@ -21,11 +21,23 @@ Guarantees:
   batches: each one reads the count the previous one (of any worker) wrote.
   Every increment returns only after the directory fsync that made its batch
   durable, so an answered visit is on disk.
-* No torn file after a crash: the new value goes to a temp file in the same
-  directory, which is fsync'ed and then ``rename``d over ``visits``; the
-  directory is fsync'ed afterwards so the rename itself is durable. A reader
-  therefore sees either the old or the new complete value, which is why plain
-  reads do not take the lock.
+* No torn file after a crash: the visits file is only ever replaced whole.
+  The new value goes to a temp file in the same directory whose content is
+  on disk before it is ``rename``d over ``visits``; the directory is fsync'ed
+  afterwards so the rename itself is durable. A reader therefore sees either
+  the old or the new complete value, which is why plain reads do not take
+  the lock.
+* A prepared temp file: the leader creates the batch's temp file, fills it
+  with a placeholder of the expected length (``"000\\n"``) and fsyncs it
+  *before* taking the ``flock`` (while another worker may hold it). Its inode,
+  size and blocks are then on disk, so under the lock the new value is
+  written in place and needs only an ``fdatasync`` (a data write, no journal
+  commit: ~0.6 ms instead of ~2.5 ms for a new file's fsync on the test
+  machine) before the rename. That is what shortens the time the lock is
+  held, the limit when two workers take turns. If the length differs (the
+  count gained a digit, or after a reset) the file is resized and fully
+  fsync'ed. Temp files are named ``.visits.<pid>.<random>.tmp``; the start-up
+  sweep leaves those of live processes alone (another worker's).
 * Pipelining: the directory fsync of a batch runs after the ``flock`` and the
   commit slot are released, while the next batch (of this or another worker)
   already writes. That is safe: the next batch read the count this one
@@ -85,6 +97,25 @@ def parse_count(raw: bytes, path: str) -> int:
     return count
 
 
+def _owner_alive(temp_name: str) -> bool:
+    """Whether the process named in ``.visits.<pid>.<random>.tmp`` is another live one."""
+    pid_text = temp_name[len(TMP_PREFIX):].split(".", 1)[0]
+    if not pid_text.isdigit() or int(pid_text) in (0, os.getpid()):
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:  # a killed worker not reaped yet is a zombie: dead too
+        with open(f"/proc/{int(pid_text)}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
+
+
 class _Batch:
     """Increments of one process that share a commit."""
 
@@ -110,6 +141,10 @@ class VisitStore:
         self.stats = {"commits": 0, "increments": 0}
         # Called with the batch size after each durable group commit (metrics).
         self.on_commit: Callable[[int], None] = lambda n: None
+        # A prepared temp file not used by a failed commit: (fd, path, length).
+        # Only the commit-slot holder touches it.
+        self._spare: Optional[tuple[int, str, int]] = None
+        self._next_length = 0  # length of the last value written; 0: unknown
 
     # -- reading -----------------------------------------------------------
     def read(self) -> int:
@@ -138,10 +173,70 @@ class VisitStore:
         self._replace(count)
         self._fsync_dir()
 
+    def _prepare(self, length: int) -> tuple[int, str, int]:
+        """A temp file holding ``length`` placeholder bytes, fsync'ed: (fd, path, length)."""
+        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}.", suffix=TMP_SUFFIX,
+                                   dir=self.data_dir)
+        try:
+            os.fchmod(fd, FILE_MODE)
+            os.write(fd, b"0" * (length - 1) + b"\n")
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return fd, tmp, length
+
+    def _expected_length(self) -> int:
+        if not self._next_length:
+            try:
+                self._next_length = len(f"{self.read() + 1}\n")
+            except (CorruptVisitsFile, OSError):
+                self._next_length = 2
+        return self._next_length
+
+    def _replace_from(self, spare: tuple[int, str, int], count: int) -> None:
+        """Write ``count`` into the prepared temp file, sync it, rename it over
+        the visits file. Caller holds the lock. Durable only after the
+        directory fsync that follows. The spare is used up either way."""
+        fd, tmp, length = spare
+        data = f"{count}\n".encode("ascii")
+        try:
+            try:
+                if len(data) == length:
+                    os.pwrite(fd, data, 0)
+                    os.fdatasync(fd)  # same size: only the bytes are new
+                else:
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, data, 0)
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self._next_length = len(data)
+
+    def _discard_spare(self) -> None:
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            os.close(spare[0])
+            with contextlib.suppress(OSError):
+                os.unlink(spare[1])
+
+    def close(self) -> None:
+        """Delete a prepared temp file left by a failed commit (worker exit)."""
+        with self._commit_slot:
+            self._discard_spare()
+
     def _replace(self, count: int) -> None:
-        """Temp file, fsync, rename over the visits file. Caller holds the lock.
-        Durable only after the directory fsync that follows."""
-        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=TMP_SUFFIX, dir=self.data_dir)
+        """New temp file, fsync, rename over the visits file (reset). Caller holds
+        the lock. Durable only after the directory fsync that follows."""
+        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}.", suffix=TMP_SUFFIX,
+                                   dir=self.data_dir)
         try:
             try:
                 os.fchmod(fd, FILE_MODE)
@@ -192,16 +287,23 @@ class VisitStore:
         try:
             with self._commit_slot:  # the previous batch of this process has renamed
                 try:
-                    with self._locked():  # ...and the other processes' batches too
-                        try:
-                            base = self.read()
-                        finally:
-                            with self._batch_lock:  # closed: later arrivals form the next batch
-                                if self._batch is batch:
-                                    self._batch = None
-                        granted = min(batch.size, MAX_VISITS - base)
-                        if granted > 0:
-                            self._replace(base + granted)
+                    # Outside the flock: overlaps another worker's commit.
+                    spare = self._spare or self._prepare(self._expected_length())
+                    self._spare = None
+                    try:
+                        with self._locked():  # ...and the other processes' batches too
+                            try:
+                                base = self.read()
+                            finally:
+                                with self._batch_lock:  # closed: later arrivals form the next batch
+                                    if self._batch is batch:
+                                        self._batch = None
+                            granted = min(batch.size, MAX_VISITS - base)
+                            if granted > 0:
+                                used, spare = spare, None
+                                self._replace_from(used, base + granted)
+                    finally:
+                        self._spare = spare  # not used (e.g. corrupt file): keep it for the next batch
                 finally:
                     with self._batch_lock:  # never leave a failed batch open
                         if self._batch is batch:
@@ -231,15 +333,18 @@ class VisitStore:
                 log.warning("reset replaces corrupt visits file: %s", exc)
                 previous = None
             self._write(0)
+            self._next_length = 2
             return previous
 
     def remove_stale_temp_files(self) -> int:
-        """Delete temp files left by a crash mid-write. Runs under the lock,
-        so no live writer can own one of them. Returns how many were removed."""
+        """Delete temp files left by a crash mid-write: those of processes that
+        no longer exist (a live worker may be preparing one outside the lock).
+        Returns how many were removed."""
         removed = 0
         with self._locked():
             for name in os.listdir(self.data_dir):
-                if name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX):
+                if (name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX)
+                        and not _owner_alive(name)):
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(os.path.join(self.data_dir, name))
                         removed += 1
