@@ -117,7 +117,12 @@ export function chartDefaults(): Record<string, unknown> {
     return defaults;
 }
 
-/** Maps merge key by key (like Helm values); anything else is replaced. */
+/**
+ * Maps merge key by key (like Helm values); anything else is replaced. A null is kept, and
+ * validation rejects it: Helm would drop the key and fall back to the chart default for a map
+ * (`resources.limits: null`) but not for a value the program passes, so the two deploy methods
+ * would render different objects.
+ */
 export function deepMerge(base: Json, override: Json): Json {
     if (!isObject(base) || !isObject(override)) {
         return override === undefined ? base : override;
@@ -135,7 +140,7 @@ function validateResources(p: Problems, key: string, v: Json): v is AppSettings[
     }
     let ok = true;
     for (const kind of ["requests", "limits"] as const) {
-        const list = v[kind] ?? {};
+        const list = v[kind] === undefined ? {} : v[kind];
         if (!p.object(`${key}.${kind}`, list, RESOURCE_NAMES)) {
             ok = false;
             continue;
@@ -149,7 +154,7 @@ function validateResources(p: Problems, key: string, v: Json): v is AppSettings[
     if (!ok) {
         return false;
     }
-    const requests = (v.requests ?? {}) as ResourceList;
+    const requests = (v.requests ?? {}) as ResourceList; // not null: checked above
     const limits = (v.limits ?? {}) as ResourceList;
     for (const name of RESOURCE_NAMES) {
         const [req, lim] = [requests[name], limits[name]];
@@ -176,7 +181,7 @@ function validateUpdateStrategy(p: Problems, key: string, v: Json, replicas: Jso
         }
         return { type: "OnDelete" };
     }
-    const partition = v.partition ?? 0;
+    const partition = v.partition === undefined ? 0 : v.partition;
     let ok = p.integer(`${key}.partition`, partition, 0);
     if (ok && Number.isInteger(replicas) && (replicas as number) >= 0 && (partition as number) > (replicas as number)) {
         const replicasKey = key.replace(/updateStrategy$/, "replicas");

@@ -1,5 +1,5 @@
 // The Kubernetes objects one app becomes, as plain data. The raw component declares them as
-// Pulumi resources; charts/stateful-app renders the same objects (tests/equivalence.test.ts).
+// Pulumi resources; charts/stateful-app renders the same objects (tests/equivalence.chart-test.ts).
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AppSettings, DATA_DIR } from "./config";

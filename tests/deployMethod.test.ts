@@ -1,6 +1,7 @@
 // deployMethod chooses per stack between raw resources and a Helm release of the project's
 // chart; exactly one of the two is declared, from the same validated settings.
 import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { appsOf, clone, loadStackFile, runProgram, T } from "./harness";
 
 const RAW_TYPES = [T.statefulSet, T.service, T.serviceAccount, T.pdb, T.networkPolicy];
@@ -110,10 +111,17 @@ describe("deploy methods", () => {
             }
         });
 
-        it("the StatefulSet waits for its ServiceAccount, Secret and headless Service", async () => {
+        it("the StatefulSet waits for its namespace, ServiceAccount, Secret and headless Service", async () => {
             const run = await runProgram(loadStackFile("dev"), "dev");
-            const deps = run.get(T.statefulSet, "python-app").opts.dependsOn as any[];
-            assert.strictEqual(deps.length, 4);
+            const deps = run.get(T.statefulSet, "python-app").opts.dependsOn as pulumi.Resource[];
+            const urns = await Promise.all(deps.map((d) => new Promise<string>((resolve) => d.urn.apply(resolve))));
+            // A URN ends with `<type>::<name>`.
+            assert.deepStrictEqual(urns.map((u) => u.split("$").pop()).sort(), [
+                `${T.namespace}::stateful-apps-dev`,
+                `${T.secret}::python-app-admin-token`,
+                `${T.service}::python-app-headless`,
+                `${T.serviceAccount}::python-app`,
+            ]);
         });
     });
 });

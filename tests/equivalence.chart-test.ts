@@ -212,7 +212,52 @@ describe("the chart's values.schema.json rejects what the program rejects", func
         "reserved env name": { env: { PORT: "1" } },
         "bad access mode": { accessModes: ["RWO"] },
         "bad image pull policy": { imagePullPolicy: "never" },
+        "zero storage size": { storageSize: "0" },
+        "resources.limits: null (Helm would fall back to the default limits)": { resources: { limits: null } },
+        "partition: null": { updateStrategy: { type: "RollingUpdate", partition: null } },
+        "zero quantity with a suffix": { resources: { requests: { cpu: "0m" } } },
+        "request above its limit": { resources: { requests: { memory: "1Gi" }, limits: { memory: "256Mi" } } },
+        "request above its limit, in other units": { resources: { requests: { cpu: "1500m" }, limits: { cpu: "1" } } },
     };
+    const stagingValues = async () => (await runProgram(loadStackFile("staging"), "staging")).get(T.release, "python-app").inputs.values;
+    const templateError = (release: string, values: unknown) => {
+        try {
+            helmTemplate(release, "ns", values);
+        } catch (e: any) {
+            return String(e.stderr);
+        }
+        throw new Error("expected helm template to fail");
+    };
+
+    it("a release name over 52 characters (never truncated), with the program's wording", async () => {
+        const name = "a".repeat(53);
+        await runProgramExpectingError({ ...loadStackFile("dev"), "stateful-apps:apps": { [name]: { image: "x:1" } } });
+        assert.match(templateError(name, await stagingValues()), /release name "a{53}" is not allowed; expected a DNS label of at most 52 characters/);
+        assert.ok(helmTemplate("a".repeat(52), "ns", await stagingValues()).length >= 5, "52 characters fit");
+    });
+
+    it("every problem the schema cannot express at once, in one failure", async () => {
+        const values = {
+            ...(await stagingValues()), replicas: 1, updateStrategy: { type: "RollingUpdate", partition: 2 },
+            resources: { requests: { cpu: "2", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } },
+        };
+        const stderr = templateError("python-app", values);
+        assert.match(stderr, /invalid values \(2 problem\(s\)\)/);
+        assert.match(stderr, /updateStrategy.partition: got 2; expected at most replicas \(1\)/);
+        assert.match(stderr, /resources.requests.cpu: got "2"; expected at most the limit 1/);
+    });
+
+    it("request <= limit compares quantities, not strings (equal values in other units pass)", async () => {
+        for (const [request, limit] of [["1Gi", "1024Mi"], ["1k", "1e3"], ["500m", "0.5"], ["1m", "1e-3"]]) {
+            const values = { ...(await stagingValues()), resources: { requests: { memory: request }, limits: { memory: limit } } };
+            assert.ok(helmTemplate("python-app", "ns", values).length >= 5, `${request} <= ${limit}`);
+        }
+        for (const [request, limit] of [["1025Mi", "1Gi"], ["2e-3", "1m"], ["0.6", "500m"]]) {
+            const values = { ...(await stagingValues()), resources: { requests: { memory: request }, limits: { memory: limit } } };
+            assert.match(templateError("python-app", values), /expected at most the limit/, `${request} > ${limit}`);
+        }
+    });
+
     it("a reserved secret env name (values only the program fills in)", async () => {
         const run = await runProgram(loadStackFile("staging"), "staging");
         const values = { ...run.get(T.release, "python-app").inputs.values, secretEnvNames: ["ADMIN_TOKEN"] };
@@ -226,7 +271,7 @@ describe("the chart's values.schema.json rejects what the program rejects", func
             await runProgramExpectingError(config);
             const run = await runProgram(loadStackFile("staging"), "staging");
             const values = { ...run.get(T.release, "python-app").inputs.values, ...settings };
-            assert.throws(() => helmTemplate("python-app", "ns", values), (e: any) => e.status !== 0 && /values don't meet the specifications|expected at most replicas/.test(String(e.stderr)));
+            assert.throws(() => helmTemplate("python-app", "ns", values), (e: any) => e.status !== 0 && /values don't meet the specifications|expected at most/.test(String(e.stderr)));
         });
     }
 });

@@ -92,9 +92,15 @@ describe("shipped stacks", () => {
                 run = await runProgram(config, stack);
             });
 
-            it("defines python-app and js-app with their ports", () => {
-                assert.strictEqual(appsOf(config)["python-app"].port, 5000);
-                assert.strictEqual(appsOf(config)["js-app"].port, 3000);
+            it("deploys exactly python-app (port 5000) and js-app (port 3000)", () => {
+                // What the program declared, not what the file says.
+                assert.deepStrictEqual(Object.keys(run.outputs.apps).sort(), ["js-app", "python-app"]);
+                const portOf = (app: string) => method === "helm"
+                    ? run.get(T.release, app).inputs.values.port
+                    : run.get(T.statefulSet, app).inputs.spec.template.spec.containers[0].ports[0].containerPort;
+                assert.strictEqual(portOf("python-app"), 5000);
+                assert.strictEqual(portOf("js-app"), 3000);
+                assert.strictEqual(run.outputs.apps["python-app"].serviceUrl, `http://python-app.${ns}.svc.cluster.local:5000`);
             });
 
             it("creates its namespace, enforcing Pod Security Standards restricted, and never deletes it", () => {

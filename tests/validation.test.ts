@@ -1,7 +1,7 @@
 // Bad config fails the program before any resource is declared, naming the full key, the bad
 // value and what is allowed, with every problem reported at once.
 import * as assert from "assert";
-import { appsOf, clone, loadStackFile, runProgramExpectingError } from "./harness";
+import { appsOf, clone, loadStackFile, runProgramExpectingError, SHIPPED_STACKS } from "./harness";
 
 type Config = Record<string, any>;
 const setApp = (app: string, settings: Record<string, unknown>) => (c: Config) => Object.assign(appsOf(c)[app], settings);
@@ -150,6 +150,53 @@ const rules: Rule[] = [
         messages: ['stateful-apps:apps.python-app.env.NESTED: got {"a":1}; expected a plain string, number or boolean'],
     },
     {
+        rule: "storageClass must be a StorageClass name (DNS subdomain)",
+        change: setApp("python-app", { storageClass: "Fast_SSD" }),
+        messages: ['stateful-apps:apps.python-app.storageClass: got "Fast_SSD"; expected a StorageClass name (DNS subdomain), or empty for the cluster default'],
+    },
+    {
+        rule: "accessModes must not be empty",
+        change: setApp("python-app", { accessModes: [] }),
+        messages: ["stateful-apps:apps.python-app.accessModes: got []; expected a non-empty list of one of ReadWriteOnce, ReadOnlyMany, ReadWriteMany, ReadWriteOncePod"],
+    },
+    {
+        rule: "env names must be environment variable names",
+        change: setApp("python-app", { env: { "LOG-LEVEL": "debug" } }),
+        messages: ['stateful-apps:apps.python-app.env.LOG-LEVEL: "LOG-LEVEL" is not an environment variable name; expected a name matching ^[A-Za-z_][A-Za-z0-9_]*$'],
+    },
+    {
+        rule: "env names must not start with a digit",
+        change: setApp("js-app", { env: { "1ST": "x" } }),
+        messages: ['stateful-apps:apps.js-app.env.1ST: "1ST" is not an environment variable name'],
+    },
+    {
+        rule: "image must not contain whitespace",
+        change: setApp("python-app", { image: "registry.example.com/python-app :1.0" }),
+        messages: ['stateful-apps:apps.python-app.image: got "registry.example.com/python-app :1.0"; expected a container image reference'],
+    },
+    {
+        rule: "maxUnavailable is not allowed with OnDelete",
+        change: setApp("python-app", { updateStrategy: { type: "OnDelete", maxUnavailable: 2 } }),
+        messages: ["stateful-apps:apps.python-app.updateStrategy.maxUnavailable: got 2; expected no maxUnavailable with updateStrategy.type OnDelete"],
+    },
+    {
+        // Helm would drop a null map and fall back to the chart's default limits, raw mode would
+        // render none: the two deploy methods would differ.
+        rule: "resources.limits: null is rejected (Helm would fall back to the default limits)",
+        change: setApp("python-app", { resources: { limits: null } }),
+        messages: ["stateful-apps:apps.python-app.resources.limits: got null; expected a map with keys cpu, memory, ephemeral-storage"],
+    },
+    {
+        rule: "a null partition is rejected, not read as 0",
+        change: setApp("python-app", { updateStrategy: { type: "RollingUpdate", partition: null } }),
+        messages: ["stateful-apps:apps.python-app.updateStrategy.partition: got null; expected an integer >= 0"],
+    },
+    {
+        rule: "a null setting is rejected, not defaulted",
+        change: setApp("python-app", { replicas: null }),
+        messages: ["stateful-apps:apps.python-app.replicas: got null; expected an integer >= 0"],
+    },
+    {
         rule: "apps must be a map",
         change: (c) => { c["stateful-apps:apps"] = ["python-app"]; },
         messages: ['stateful-apps:apps: got ["python-app"]; expected a map from app name to its settings'],
@@ -181,8 +228,10 @@ describe("config validation", () => {
         assert.match(error.message, /\(4 problems\)/);
     });
 
-    it("the shipped stacks are valid (the negative tests above start from them)", async () => {
-        // A passing program run would throw in runProgramExpectingError.
-        await assert.rejects(runProgramExpectingError(clone(loadStackFile("dev"))), /expected the program to fail/);
-    });
+    for (const stack of SHIPPED_STACKS) {
+        it(`the shipped stack ${stack} is valid (the negative tests above start from dev)`, async () => {
+            // A passing program run would throw in runProgramExpectingError.
+            await assert.rejects(runProgramExpectingError(clone(loadStackFile(stack))), /expected the program to fail/);
+        });
+    }
 });

@@ -1,9 +1,10 @@
 {{/*
 The app name. Every object is named after the release, as the Pulumi raw component names
-them after the app: a release installed over a deleted raw StatefulSet finds its PVCs.
+them after the app: a release installed over a deleted raw StatefulSet finds its PVCs. Never
+truncated: _validate.tpl rejects a name that would not fit.
 */}}
 {{- define "stateful-app.name" -}}
-{{- .Release.Name | trunc 52 | trimSuffix "-" -}}
+{{- .Release.Name -}}
 {{- end -}}
 
 {{- define "stateful-app.headlessServiceName" -}}
