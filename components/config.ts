@@ -320,8 +320,8 @@ export function parseStackConfig(config: Record<string, Json>, secretKeys: reado
         }
     }
     // Every app named in `apps` (valid or not), with its plain env names: secretEnv refers to them.
-    const plainEnv = new Map<string, string[]>(
-        Object.entries(isObject(config.apps) && !unreadable.has("apps") ? config.apps : {}).map(([name, app]) => [
+    const plainEnv = unreadable.has("apps") ? undefined : new Map<string, string[]>(
+        Object.entries(isObject(config.apps) ? config.apps : {}).map(([name, app]) => [
             name,
             isObject(app) && isObject(app.env) ? Object.keys(app.env) : [],
         ]),

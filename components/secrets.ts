@@ -51,13 +51,15 @@ export type SecretEnv = Record<string, Record<string, string>>;
 
 /**
  * Validates `secretEnv`: a map from an app of `apps` to a map of env names to values. Values are
- * never put into a message. `plainEnv` is each valid app's plain env names (a name may not be both).
+ * never put into a message. `plainEnv` is each app's plain env names (a name may not be both), or
+ * undefined when `apps` could not be read (then that problem is already reported, and the apps
+ * are not checked here).
  */
 export function validateSecretEnv(
     p: Problems,
     value: Json,
     isSecret: boolean,
-    plainEnv: ReadonlyMap<string, readonly string[]>,
+    plainEnv: ReadonlyMap<string, readonly string[]> | undefined,
 ): SecretEnv | undefined {
     if (value === undefined) {
         return {};
@@ -77,7 +79,7 @@ export function validateSecretEnv(
     const result: SecretEnv = {};
     for (const [app, env] of Object.entries(value)) {
         const key = `${SECRET_ENV_KEY}.${app}`;
-        if (!plainEnv.has(app)) {
+        if (plainEnv && !plainEnv.has(app)) {
             p.say(key, `no app ${JSON.stringify(app)} in ${CONFIG_NAMESPACE}:apps; expected one of ${[...plainEnv.keys()].join(", ") || "(none)"}`);
             continue;
         }
@@ -90,7 +92,7 @@ export function validateSecretEnv(
             if (!checkEnvName(p, `${key}.${name}`, name)) {
                 continue;
             }
-            if (plainEnv.get(app)!.includes(name)) {
+            if (plainEnv?.get(app)?.includes(name)) {
                 p.say(`${key}.${name}`, `${name} is also set in ${CONFIG_NAMESPACE}:apps.${app}.env; set it in one of the two`);
             } else if (!["string", "number", "boolean"].includes(typeof v)) {
                 p.say(`${key}.${name}`, "expected a string, number or boolean (the value is not shown: it is secret)");

@@ -132,6 +132,16 @@ describe("secrets outside secretEnv are rejected, nothing is declared, the value
         });
     }
 
+    it("a secret apps key beside a valid secretEnv: one problem, not a misleading second one about secretEnv's apps", async () => {
+        const config = clone(loadStackFile("dev"));
+        appsOf(config)["js-app"].env = { TOKEN: SECRET };
+        config["stateful-apps:apps"] = secretConfig(config["stateful-apps:apps"]);
+        config["stateful-apps:secretEnv"] = secretConfig({ "python-app": { DB_PASSWORD: "x" } });
+        const { error } = await runProgramExpectingError(config);
+        assert.match(error.message, /\(1 problem\)/);
+        assert.match(error.message, /stateful-apps:apps: holds a secret value/);
+    });
+
     it("the same settings without --secret are fine (the rejection is about secrecy, not the values)", async () => {
         const config = clone(loadStackFile("dev"));
         appsOf(config)["python-app"].env = { DB_PASSWORD: "not-a-secret" };
