@@ -29,6 +29,11 @@ def test_increment_writes_count_atomically(data_dir):
     assert [store.increment() for _ in range(3)] == [1, 2, 3]
     assert (data_dir / "visits").read_text() == "3\n"
     assert (data_dir / "visits.lock").exists()
+    [spare] = tmp_files(data_dir)  # the next commit's temp file, prepared
+    assert spare.startswith(f".visits.{os.getpid()}.")
+    assert (data_dir / spare).read_text() == "0\n"
+    assert store.remove_stale_temp_files() == 0  # this store's own: kept
+    store.close()
     assert tmp_files(data_dir) == []
 
 
@@ -146,7 +151,7 @@ def test_concurrent_increments_share_one_commit(data_dir):
     assert commits == [10]  # one write + fsync + rename + directory fsync for all ten
     assert store.stats == {"commits": 2, "increments": 11}
     assert (data_dir / "visits").read_text() == "11\n"
-    assert tmp_files(data_dir) == []
+    assert len(tmp_files(data_dir)) == 1
 
 
 def test_a_failed_batch_fails_every_member_and_the_next_one_works(data_dir):
@@ -210,6 +215,7 @@ def _hammer(path, n, threads, out):
         t.start()
     for t in ts:
         t.join()
+    s.close()
     out.put((got, s.stats["commits"]))
 
 
@@ -301,17 +307,20 @@ def test_durability_order_answered_only_after_fsync_rename_and_directory_fsync(
         t.join(10)
     # The temp file is prepared ("0\n", fsync'ed), then the value written in
     # place and fdatasync'ed, renamed, the directory fsync'ed; only then answers.
+    # (The "fsync file" after that prepares the next commit's temp file.)
     assert events[:4] == ["fsync file", "fdatasync file", "rename visits", "fsync dir"]
-    assert sorted(events[4:]) == [f"answered {n}" for n in range(1, 6)]
+    assert sorted(events[4:]) == sorted(["fsync file"] + [f"answered {n}" for n in range(1, 6)])
     assert (data_dir / "visits").read_text() == "5\n"
     # One digit more than the prepared file holds: resized and fully fsync'ed.
     (data_dir / "visits").write_text("9\n")
     events.clear()
     assert store.increment() == 10
-    assert events == ["fsync file", "fsync file", "rename visits", "fsync dir"]
+    assert events == ["fsync file", "rename visits", "fsync dir", "fsync file"]
     assert (data_dir / "visits").read_text() == "10\n"
-    assert store.increment() == 11
-    assert events[4:] == ["fsync file", "fdatasync file", "rename visits", "fsync dir"]
+    events.clear()
+    assert store.increment() == 11  # the prepared file has the right length again
+    assert events == ["fdatasync file", "rename visits", "fsync dir", "fsync file"]
+    store.close()
     assert tmp_files(data_dir) == []
 
 

@@ -27,17 +27,19 @@ Guarantees:
   afterwards so the rename itself is durable. A reader therefore sees either
   the old or the new complete value, which is why plain reads do not take
   the lock.
-* A prepared temp file: the leader creates the batch's temp file, fills it
-  with a placeholder of the expected length (``"000\\n"``) and fsyncs it
-  *before* taking the ``flock`` (while another worker may hold it). Its inode,
-  size and blocks are then on disk, so under the lock the new value is
-  written in place and needs only an ``fdatasync`` (a data write, no journal
-  commit: ~0.6 ms instead of ~2.5 ms for a new file's fsync on the test
-  machine) before the rename. That is what shortens the time the lock is
-  held, the limit when two workers take turns. If the length differs (the
-  count gained a digit, or after a reset) the file is resized and fully
-  fsync'ed. Temp files are named ``.visits.<pid>.<random>.tmp``; the start-up
-  sweep leaves those of live processes alone (another worker's).
+* A prepared temp file: each commit's temp file is made ahead of time,
+  outside the ``flock`` and the commit slot: created, filled with a
+  placeholder of the expected length (``"000\\n"``) and fsync'ed, by the
+  previous leader once its batch is answered (or by the leader itself if
+  none is ready). Its inode, size and blocks are then on disk, so under the
+  lock the new value is written in place and needs only an ``fdatasync`` (a
+  data write, no journal commit: ~0.6 ms instead of ~2.5 ms for a new
+  file's fsync on the test machine) before the rename. That is what shortens
+  the time the lock is held, the limit when two workers take turns. If the
+  length differs (the count gained a digit, or after a reset) the file is
+  resized and fully fsync'ed. So each worker keeps about one
+  ``.visits.<pid>.<random>.tmp`` (deleted at worker exit); the start-up sweep
+  leaves those of live processes alone (another worker's).
 * Pipelining: the directory fsync of a batch runs after the ``flock`` and the
   commit slot are released, while the next batch (of this or another worker)
   already writes. That is safe: the next batch read the count this one
@@ -141,9 +143,9 @@ class VisitStore:
         self.stats = {"commits": 0, "increments": 0}
         # Called with the batch size after each durable group commit (metrics).
         self.on_commit: Callable[[int], None] = lambda n: None
-        # A prepared temp file not used by a failed commit: (fd, path, length).
-        # Only the commit-slot holder touches it.
-        self._spare: Optional[tuple[int, str, int]] = None
+        # Prepared temp files ready for the next commit: (fd, path, length).
+        self._spare_lock = threading.Lock()
+        self._spares: list[tuple[int, str, int]] = []
         self._next_length = 0  # length of the last value written; 0: unknown
 
     # -- reading -----------------------------------------------------------
@@ -220,17 +222,33 @@ class VisitStore:
             raise
         self._next_length = len(data)
 
-    def _discard_spare(self) -> None:
-        spare, self._spare = self._spare, None
-        if spare is not None:
-            os.close(spare[0])
-            with contextlib.suppress(OSError):
-                os.unlink(spare[1])
+    def _take_spare(self) -> Optional[tuple[int, str, int]]:
+        with self._spare_lock:
+            return self._spares.pop() if self._spares else None
+
+    def _put_spare(self, spare: tuple[int, str, int]) -> None:
+        with self._spare_lock:
+            self._spares.append(spare)
+
+    def _refill_spare(self) -> None:
+        """Prepare the temp file of the next commit now, so that the next
+        leader finds it ready (run by a leader once its batch is answered)."""
+        with self._spare_lock:
+            if self._spares:
+                return
+        try:
+            self._put_spare(self._prepare(self._expected_length()))
+        except OSError:
+            pass  # e.g. a read-only volume: the next commit reports it
 
     def close(self) -> None:
-        """Delete a prepared temp file left by a failed commit (worker exit)."""
-        with self._commit_slot:
-            self._discard_spare()
+        """Delete the prepared temp files (worker exit)."""
+        with self._spare_lock:
+            spares, self._spares = self._spares, []
+        for fd, tmp, _ in spares:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
     def _replace(self, count: int) -> None:
         """New temp file, fsync, rename over the visits file (reset). Caller holds
@@ -274,6 +292,8 @@ class VisitStore:
             batch.size += 1
         if leader:
             self._commit(batch)
+            if batch.error is None:
+                self._refill_spare()  # its members are answered already
         else:
             batch.done.wait()
         if batch.error is not None:
@@ -288,8 +308,7 @@ class VisitStore:
             with self._commit_slot:  # the previous batch of this process has renamed
                 try:
                     # Outside the flock: overlaps another worker's commit.
-                    spare = self._spare or self._prepare(self._expected_length())
-                    self._spare = None
+                    spare = self._take_spare() or self._prepare(self._expected_length())
                     try:
                         with self._locked():  # ...and the other processes' batches too
                             try:
@@ -303,7 +322,8 @@ class VisitStore:
                                 used, spare = spare, None
                                 self._replace_from(used, base + granted)
                     finally:
-                        self._spare = spare  # not used (e.g. corrupt file): keep it for the next batch
+                        if spare is not None:  # not used (e.g. corrupt file): keep it
+                            self._put_spare(spare)
                 finally:
                     with self._batch_lock:  # never leave a failed batch open
                         if self._batch is batch:
@@ -341,10 +361,12 @@ class VisitStore:
         no longer exist (a live worker may be preparing one outside the lock).
         Returns how many were removed."""
         removed = 0
+        with self._spare_lock:
+            own = {os.path.basename(tmp) for _, tmp, _ in self._spares}
         with self._locked():
             for name in os.listdir(self.data_dir):
                 if (name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX)
-                        and not _owner_alive(name)):
+                        and name not in own and not _owner_alive(name)):
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(os.path.join(self.data_dir, name))
                         removed += 1
