@@ -100,7 +100,7 @@ export interface StackSettings {
 }
 
 const TOP_LEVEL_KEYS = ["namespace", "deployMethod", "apps", SECRET_ENV_KEY] as const;
-const APP_KEYS = [
+export const APP_KEYS = [
     "image", "imagePullPolicy", "port", "replicas", "storageSize", "storageClass", "accessModes",
     "podManagementPolicy", "updateStrategy", "pvcRetentionPolicy", "resources", "env",
 ] as const;

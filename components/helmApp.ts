@@ -2,17 +2,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AppSettings } from "./config";
+import { RELEASE_REPLACING_VALUES } from "./replacement";
 import { appSecret, AppComponentArgs, appOutputs, AppOutputs, componentOutputs, volumeResizePatches } from "./appResources";
 
 /** Chart path as the Release records it: relative, so state does not depend on the checkout path. */
 export const CHART_PATH = "./charts/stateful-app";
-
-/**
- * Release values changing fields that Kubernetes forbids changing on a live StatefulSet.
- * `helm upgrade` cannot apply them, so the release is uninstalled and installed again:
- * the pods restart, the PVCs (not part of the release) survive and are re-attached.
- */
-export const RELEASE_REPLACING_VALUES = ["storageSize", "storageClass", "accessModes", "podManagementPolicy"] as const;
 
 /** The chart values for an app: its validated settings, plus the Pulumi-managed Secret's name. */
 export function helmValues(app: AppSettings): Record<string, unknown> {
@@ -50,7 +44,8 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
             {
                 parent: this,
                 dependsOn: [namespace, secret],
-                replaceOnChanges: RELEASE_REPLACING_VALUES.map((key) => `values.${key}`),
+                // helm upgrade cannot apply these; the PVCs (not part of the release) survive and are re-attached.
+                replaceOnChanges: RELEASE_REPLACING_VALUES,
                 deleteBeforeReplace: true,
             },
         );

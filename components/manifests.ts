@@ -112,19 +112,6 @@ function containerEnv(app: AppSettings): k8s.types.input.core.v1.EnvVar[] {
     ];
 }
 
-/** StatefulSet spec fields the API server refuses to update in place: changing them replaces it. */
-export const STATEFULSET_REPLACING_FIELDS = ["spec.volumeClaimTemplates", "spec.podManagementPolicy"] as const;
-
-/** The settings behind STATEFULSET_REPLACING_FIELDS. */
-export function replacingSettings(app: AppSettings): Record<string, string> {
-    return {
-        storageSize: app.storageSize,
-        storageClass: app.storageClass,
-        accessModes: app.accessModes.join(","),
-        podManagementPolicy: app.podManagementPolicy,
-    };
-}
-
 /** Annotation carrying the id of the StatefulSet's current replacement generation (raw mode). */
 export const REPLACEMENT_ID_ANNOTATION = "stateful-apps.dev/replacement-id";
 

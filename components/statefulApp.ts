@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { AppSettings } from "./config";
 import * as manifests from "./manifests";
+import { replacingSettings, STATEFULSET_REPLACING_FIELDS } from "./replacement";
 import { appSecret, AppComponentArgs, appOutputs, AppOutputs, componentOutputs, volumeResizePatches } from "./appResources";
 
 export type StatefulAppArgs = AppComponentArgs;
@@ -35,7 +36,7 @@ export class StatefulApp extends pulumi.ComponentResource {
         // would dry-run it as an update of the live StatefulSet, which the API server forbids.
         const replacementId = new random.RandomId(
             `${app.name}-replacement`,
-            { byteLength: 4, keepers: manifests.replacingSettings(app) },
+            { byteLength: 4, keepers: replacingSettings(app) },
             { parent: this },
         );
         const stsArgs = manifests.statefulSet(app, ns, { [manifests.REPLACEMENT_ID_ANNOTATION]: replacementId.hex });
@@ -46,7 +47,7 @@ export class StatefulApp extends pulumi.ComponentResource {
             // Kubernetes rejects in-place changes of these fields; say so to the engine rather than
             // rely on the provider version's own list. The name is fixed (so the new StatefulSet
             // finds the old PVCs), hence delete first; the orphan annotation keeps the pods.
-            replaceOnChanges: [...manifests.STATEFULSET_REPLACING_FIELDS],
+            replaceOnChanges: STATEFULSET_REPLACING_FIELDS,
             deleteBeforeReplace: true,
         });
         if (app.replicas > 1) {
