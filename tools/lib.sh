@@ -27,3 +27,16 @@ phase() {
   log "── $name: $((SECONDS - start))s (exit $rc)"
   return $rc
 }
+
+# fill_template FILE: FILE with every __NAME__ replaced by the value of the shell variable NAME
+# (dies naming the placeholder when a variable is unset).
+fill_template() {
+  local text name
+  text=$(<"$1")
+  while [[ "$text" =~ __([A-Z][A-Z0-9_]*[A-Z0-9])__ ]]; do
+    name=${BASH_REMATCH[1]}
+    [[ -n "${!name+x}" ]] || die "$1: no value for __${name}__"
+    text=${text//__${name}__/${!name}}
+  done
+  printf '%s\n' "$text"
+}

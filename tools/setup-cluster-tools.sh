@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything e2e/cluster.sh needs into $TOOLS_BIN ($HOME/.cache/stateful-apps/bin):
+# Installs everything cluster/cluster.sh needs into $TOOLS_BIN ($HOME/.cache/stateful-apps/bin):
 #   etcd                        built from go.etcd.io/etcd/server/v3 (tools/go/etcd)
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy
 #                               built from k8s.io/kubernetes (wrapper module tools/go/kubernetes)
