@@ -11,15 +11,17 @@ import tempfile
 _tmp = tempfile.gettempdir()
 
 bind = [f"0.0.0.0:{os.environ.get('PORT', '5000')}"]
-# Several processes, each with many threads: the visits file lock (flock)
+# Several processes, each with several threads: the visits file lock (flock)
 # serialises the commits of the processes. A thread that counts a visit spends
-# most of its time asleep, waiting for the fsyncs of its group commit; the more
-# visits wait at once, the more share one commit (see visits/store.py). With 4
-# threads a batch held ~3 visits and durable visits ran at ~17% of /healthz's
-# rate at concurrency 50; with 32, ~14 visits per commit (apps/README.md).
+# much of its time asleep, waiting for the fsyncs of its group commit; the more
+# visits wait at once, the more share one commit (see visits/store.py). Measured
+# with apps/bench.sh at concurrency 50 (visits per commit, server CPU per
+# /healthz request): 4 threads ~2.5, 360 µs; 8: ~4, 380 µs; 16: ~7, 440 µs;
+# 32: ~11, 500 µs (more threads, more GIL contention for every request).
+# Durable visits/s were best at 16.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "32"))
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = 30
 # Kubernetes waits terminationGracePeriodSeconds (30 s by default) after SIGTERM.
 graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "20"))
