@@ -4,16 +4,16 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
+import { APP_KEYS, CHART_DIR, PROGRAM_FILLED_KEYS, schemaProblems } from "./appSchema";
+import { checkAppName, checkCrossFieldRules } from "./appRules";
 import { checkEnvName } from "./env";
-import { parseQuantity } from "./quantity";
-import { CONFIG_NAMESPACE, ConfigError, isObject, Json, oneOf, Problems, show } from "./problems";
+import { CONFIG_NAMESPACE, ConfigError, isObject, Json, Problems } from "./problems";
 import { checkSecretPlacement, SECRET_ENV_KEY, secretConfigKeys, secretEnvOutput, validateSecretEnv } from "./secrets";
 
 export { CONFIG_NAMESPACE, ConfigError } from "./problems";
 export { RESERVED_ENV } from "./env";
-
-/** The project's Helm chart; its values.yaml is the single source of per-app defaults. */
-export const CHART_DIR = path.join(__dirname, "..", "charts", "stateful-app");
+export { APP_KEYS, CHART_DIR } from "./appSchema";
+export { MAX_APP_NAME_LENGTH } from "./appRules";
 
 export const DEPLOY_METHODS = ["raw", "helm"] as const;
 export type DeployMethod = (typeof DEPLOY_METHODS)[number];
@@ -40,11 +40,6 @@ export type ResourceList = Partial<Record<ResourceName, string>>;
 /** Where each pod's PVC is mounted; the apps keep their `visits` file there. */
 export const DATA_DIR = "/data";
 
-/**
- * Longest app name: pods carry the label `controller-revision-hash: <app>-<10-char hash>`,
- * which must fit the 63-character label value limit.
- */
-export const MAX_APP_NAME_LENGTH = 52;
 
 export type UpdateStrategy =
     /** Pods are replaced in reverse ordinal order; only ordinals >= partition are updated. */
@@ -100,21 +95,16 @@ export interface StackSettings {
 }
 
 const TOP_LEVEL_KEYS = ["namespace", "deployMethod", "apps", SECRET_ENV_KEY] as const;
-export const APP_KEYS = [
-    "image", "imagePullPolicy", "port", "replicas", "storageSize", "storageClass", "accessModes",
-    "podManagementPolicy", "updateStrategy", "pvcRetentionPolicy", "resources", "env",
-] as const;
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-// Service names must also start with a letter (RFC 1035); every app name names a Service.
-const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** The chart's values.yaml, minus the keys the program fills in (not per-app settings). */
 export function chartDefaults(): Record<string, unknown> {
     const values = yaml.load(fs.readFileSync(path.join(CHART_DIR, "values.yaml"), "utf8")) as Record<string, unknown>;
-    const { adminTokenSecret: _secret, secretEnvNames: _names, ...defaults } = values;
-    return defaults;
+    for (const k of PROGRAM_FILLED_KEYS) {
+        delete values[k];
+    }
+    return values;
 }
 
 /**
@@ -134,148 +124,57 @@ export function deepMerge(base: Json, override: Json): Json {
     return merged;
 }
 
-function validateResources(p: Problems, key: string, v: Json): v is AppSettings["resources"] {
-    if (!p.object(key, v, ["requests", "limits"])) {
-        return false;
-    }
-    let ok = true;
-    for (const kind of ["requests", "limits"] as const) {
-        const list = v[kind] === undefined ? {} : v[kind];
-        if (!p.object(`${key}.${kind}`, list, RESOURCE_NAMES)) {
-            ok = false;
-            continue;
-        }
-        for (const [name, q] of Object.entries(list)) {
-            if (RESOURCE_NAMES.includes(name as ResourceName)) {
-                ok = p.quantity(`${key}.${kind}.${name}`, q, `${name} ${kind === "requests" ? "request" : "limit"}`) && ok;
-            }
+/** Plain env values as strings; names checked like secretEnv's (env.ts), values by the schema. */
+function envStrings(p: Problems, key: string, env: Record<string, Json>): Record<string, string> {
+    const result: Record<string, string> = {};
+    for (const [name, value] of Object.entries(env)) {
+        if (checkEnvName(p, `${key}.${name}`, name)) {
+            result[name] = String(value);
         }
     }
-    if (!ok) {
-        return false;
-    }
-    const requests = (v.requests ?? {}) as ResourceList; // not null: checked above
-    const limits = (v.limits ?? {}) as ResourceList;
-    for (const name of RESOURCE_NAMES) {
-        const [req, lim] = [requests[name], limits[name]];
-        if (req !== undefined && lim !== undefined && parseQuantity(req)! > parseQuantity(lim)!) {
-            p.add(`${key}.requests.${name}`, req, `at most the limit ${lim}`);
-            ok = false;
-        }
-    }
-    return ok;
-}
-
-function validateUpdateStrategy(p: Problems, key: string, v: Json, replicas: Json): UpdateStrategy | undefined {
-    if (!p.object(key, v, ["type", "partition", "maxUnavailable"])) {
-        return undefined;
-    }
-    if (!p.choice(`${key}.type`, v.type, UPDATE_STRATEGY_TYPES)) {
-        return undefined;
-    }
-    if (v.type === "OnDelete") {
-        for (const k of ["partition", "maxUnavailable"]) {
-            if (v[k] !== undefined) {
-                p.add(`${key}.${k}`, v[k], `no ${k} with updateStrategy.type OnDelete (it applies to RollingUpdate only)`);
-            }
-        }
-        return { type: "OnDelete" };
-    }
-    const partition = v.partition === undefined ? 0 : v.partition;
-    let ok = p.integer(`${key}.partition`, partition, 0);
-    if (ok && Number.isInteger(replicas) && (replicas as number) >= 0 && (partition as number) > (replicas as number)) {
-        const replicasKey = key.replace(/updateStrategy$/, "replicas");
-        p.add(`${key}.partition`, partition, `at most ${CONFIG_NAMESPACE}:${replicasKey} (${replicas})`);
-        ok = false;
-    }
-    if (v.maxUnavailable !== undefined) {
-        ok = p.integer(`${key}.maxUnavailable`, v.maxUnavailable, 1) && ok;
-    }
-    if (!ok) {
-        return undefined;
-    }
-    return v.maxUnavailable === undefined
-        ? { type: "RollingUpdate", partition: partition as number }
-        : { type: "RollingUpdate", partition: partition as number, maxUnavailable: v.maxUnavailable as number };
-}
-
-function validateEnv(p: Problems, key: string, v: Json): Record<string, string> | undefined {
-    if (!isObject(v)) {
-        p.add(key, v, "a map of environment variable names to plain values");
-        return undefined;
-    }
-    const env: Record<string, string> = {};
-    let ok = true;
-    for (const [name, value] of Object.entries(v)) {
-        if (!checkEnvName(p, `${key}.${name}`, name)) {
-            ok = false;
-        } else if (!["string", "number", "boolean"].includes(typeof value)) {
-            p.add(`${key}.${name}`, value, `a plain string, number or boolean (secret values belong in ${CONFIG_NAMESPACE}:${SECRET_ENV_KEY})`);
-            ok = false;
-        } else {
-            env[name] = String(value);
-        }
-    }
-    return ok ? env : undefined;
+    return result;
 }
 
 function validateApp(p: Problems, name: string, userValue: Json, defaults: Record<string, Json>): AppSettings | undefined {
     const key = `apps.${name}`;
     const before = p.list.length;
-    if (!(DNS1035_LABEL.test(name) && name.length <= MAX_APP_NAME_LENGTH)) {
-        p.list.push(
-            `${CONFIG_NAMESPACE}:apps: app name ${show(name)} is not allowed; expected a DNS label of at most ` +
-                `${MAX_APP_NAME_LENGTH} characters: lowercase letters, digits and '-', starting with a letter`,
-        );
-    }
+    checkAppName(p, name);
     if (!isObject(userValue)) {
         p.add(key, userValue, `a map with keys ${APP_KEYS.join(", ")}`);
         return undefined;
     }
-    p.unknownKeys(key, userValue, APP_KEYS);
-    const v = deepMerge(defaults, userValue) as Record<string, Json>;
-
-    if (typeof v.image !== "string" || v.image.trim() === "" || /\s/.test(v.image)) {
-        p.add(`${key}.image`, userValue.image, "a container image reference such as registry.example.com/app:1.0 (required)");
+    // The chart's own keys (adminTokenSecret, secretEnvNames) are the program's to fill in.
+    for (const k of PROGRAM_FILLED_KEYS) {
+        if (k in userValue) {
+            p.say(`${key}.${k}`, `unknown key; allowed keys: ${APP_KEYS.join(", ")}`);
+        }
     }
-    p.choice(`${key}.imagePullPolicy`, v.imagePullPolicy, IMAGE_PULL_POLICIES);
-    p.integer(`${key}.port`, v.port, 1, 65535);
-    p.integer(`${key}.replicas`, v.replicas, 0);
-    p.quantity(`${key}.storageSize`, v.storageSize, "a storage size");
-    if (typeof v.storageClass !== "string" || (v.storageClass !== "" && !DNS1123_SUBDOMAIN.test(v.storageClass))) {
-        p.add(`${key}.storageClass`, v.storageClass, "a StorageClass name (DNS subdomain), or empty for the cluster default");
+    const v = deepMerge(defaults, userValue) as Record<string, any>;
+    const schema = schemaProblems(name, v, userValue);
+    p.list.push(...schema);
+    const env = isObject(v.env) ? envStrings(p, `${key}.env`, v.env) : {};
+    if (schema.length === 0) {
+        checkCrossFieldRules(p, name, v);
     }
-    if (!Array.isArray(v.accessModes) || v.accessModes.length === 0) {
-        p.add(`${key}.accessModes`, v.accessModes, `a non-empty list of ${oneOf(ACCESS_MODES)}`);
-    } else {
-        v.accessModes.forEach((m, i) => p.choice(`${key}.accessModes[${i}]`, m, ACCESS_MODES));
-    }
-    p.choice(`${key}.podManagementPolicy`, v.podManagementPolicy, POD_MANAGEMENT_POLICIES);
-    const updateStrategy = validateUpdateStrategy(p, `${key}.updateStrategy`, v.updateStrategy, v.replicas);
-    const retention = v.pvcRetentionPolicy;
-    if (p.object(`${key}.pvcRetentionPolicy`, retention, ["whenDeleted", "whenScaled"])) {
-        p.choice(`${key}.pvcRetentionPolicy.whenDeleted`, retention.whenDeleted, RETENTION_ACTIONS);
-        p.choice(`${key}.pvcRetentionPolicy.whenScaled`, retention.whenScaled, RETENTION_ACTIONS);
-    }
-    validateResources(p, `${key}.resources`, v.resources);
-    const env = validateEnv(p, `${key}.env`, v.env);
-
-    if (p.list.length > before || !updateStrategy || !env) {
+    if (p.list.length > before) {
         return undefined;
     }
+    const strategy = v.updateStrategy;
     return {
         name,
-        image: v.image as string,
-        imagePullPolicy: v.imagePullPolicy as ImagePullPolicy,
-        port: v.port as number,
-        replicas: v.replicas as number,
-        storageSize: v.storageSize as string,
-        storageClass: v.storageClass as string,
-        accessModes: v.accessModes as AccessMode[],
-        podManagementPolicy: v.podManagementPolicy as PodManagementPolicy,
-        updateStrategy,
-        pvcRetentionPolicy: retention as AppSettings["pvcRetentionPolicy"],
-        resources: { requests: {}, limits: {}, ...(v.resources as object) } as AppSettings["resources"],
+        image: v.image,
+        imagePullPolicy: v.imagePullPolicy,
+        port: v.port,
+        replicas: v.replicas,
+        storageSize: v.storageSize,
+        storageClass: v.storageClass,
+        accessModes: v.accessModes,
+        podManagementPolicy: v.podManagementPolicy,
+        updateStrategy: strategy.type === "OnDelete"
+            ? { type: "OnDelete" }
+            : { type: "RollingUpdate", partition: strategy.partition ?? 0, ...(strategy.maxUnavailable !== undefined ? { maxUnavailable: strategy.maxUnavailable } : {}) },
+        pvcRetentionPolicy: v.pvcRetentionPolicy,
+        resources: { requests: {}, limits: {}, ...v.resources },
         env,
         secretEnvNames: [],
     };
