@@ -265,28 +265,24 @@ install_containerd() {
   write_stamp containerd "$want"
 }
 
-install_coredns() {
-  local want
-  want=$(stamp_value coredns "$GO_WRAPPERS/coredns" "version=$COREDNS_VERSION $(sha256sum <"$GO_WRAPPERS/coredns/main.go")")
-  if is_current coredns "$want" coredns; then
-    log "coredns: up to date (v$COREDNS_VERSION, slim)"
+# install_main_package NAME LABEL: a wrapper whose own main.go is the command (tools/go/NAME).
+install_main_package() {
+  local name=$1 label=$2 want
+  want=$(stamp_value "$name" "$GO_WRAPPERS/$name" "$label $(sha256sum <"$GO_WRAPPERS/$name/main.go")")
+  if is_current "$name" "$want" "$name"; then
+    log "$name: up to date ($label)"
     return 0
   fi
-  wrapper_requires coredns github.com/coredns/coredns "v$COREDNS_VERSION"
-  phase "build coredns" go_build_into "$GO_WRAPPERS/coredns" "-s -w" .
-  write_stamp coredns "$want"
+  phase "build $name" go_build_into "$GO_WRAPPERS/$name" "-s -w" .
+  write_stamp "$name" "$want"
 }
 
-install_pause() {
-  local want
-  want=$(stamp_value pause "$GO_WRAPPERS/pause" "$(sha256sum <"$GO_WRAPPERS/pause/main.go")")
-  if is_current pause "$want" pause; then
-    log "pause: up to date"
-    return 0
-  fi
-  phase "build pause" go_build_into "$GO_WRAPPERS/pause" "-s -w" .
-  write_stamp pause "$want"
+install_coredns() {
+  wrapper_requires coredns github.com/coredns/coredns "v$COREDNS_VERSION"
+  install_main_package coredns "v$COREDNS_VERSION, slim"
 }
+
+install_pause() { install_main_package pause "the pod sandbox process"; }
 
 # Debian packages, pinned; apt-get update only when one is missing or at another version.
 install_debian() {
