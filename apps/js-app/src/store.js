@@ -146,11 +146,14 @@ export class VisitStore {
     await this.idle();
     const spare = this.#spare;
     this.#spare = null;
-    if (spare) {
-      await spare.then(({ fd, tmp }) => {
-        fs.closeSync(fd);
-        fs.unlinkSync(tmp);
-      }, () => {});
+    const prepared = await spare?.catch(() => null);
+    if (prepared) {
+      try {
+        fs.closeSync(prepared.fd);
+        fs.unlinkSync(prepared.tmp);
+      } catch {
+        // gone with its directory: nothing to clean up
+      }
     }
   }
 
@@ -197,7 +200,7 @@ export class VisitStore {
     return p;
   }
 
-  // The write path makes only the two fsyncs asynchronous (thread pool); the
+  // The write path makes only the fsyncs asynchronous (thread pool); the
   // other steps (open, read or write of a few bytes in the page cache, rename,
   // close) are synchronous calls of microseconds on the pod's volume. Each
   // asynchronous step costs a thread-pool round trip and a turn of the event
