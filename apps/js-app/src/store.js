@@ -94,6 +94,8 @@ export class VisitStore {
   #syncing = new Set();
   /** A temp file made ready ahead of the next commit: Promise<{fd, tmp, length}>, or null. */
   #spare = null;
+  /** Length of the last value written: the prepared file's length. */
+  #nextLength = 2;
   /** Batches and writes committed so far (for tests and the bench). */
   stats = { commits: 0, increments: 0 };
 
@@ -282,8 +284,10 @@ export class VisitStore {
         let spare;
         let base;
         try {
-          spare = await (this.#spare ?? this.#prepareSpare(2));
+          // The one prepared after the previous commit or, if that failed (or none), a new one.
+          const ready = this.#spare;
           this.#spare = null;
+          spare = (ready && (await ready.catch(() => null))) || (await this.#prepareSpare(this.#nextLength));
           base = this.#readSync(); // the file, not a cached value: an outside change (corruption) is seen
         } catch (err) {
           if (spare) this.#spare = Promise.resolve(spare); // unused: keep it for the next batch
@@ -322,6 +326,7 @@ export class VisitStore {
           }
           throw err;
         }
+        this.#nextLength = text.length;
         this.#spare = this.#prepareSpare(text.length); // ready long before the next batch's turn
         this.stats.commits++;
         this.stats.increments += granted;

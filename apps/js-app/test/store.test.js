@@ -211,3 +211,18 @@ test('durability order: a visit is answered only after its temp file is synced, 
   assert.ok(events.indexOf('fsync file') < events.indexOf('rename visits'), events.join(', '));
   assert.equal(await readFile(store.file, 'utf8'), '10\n');
 });
+
+test('a temp file that could not be prepared ahead is prepared again by the next commit', async (t) => {
+  const { openSync } = fs;
+  let opens = 0;
+  t.mock.method(fs, 'openSync', (file, ...rest) => {
+    if (String(file).includes('/.visits.') && ++opens === 2) {
+      throw Object.assign(new Error('EMFILE: too many open files (simulated)'), { code: 'EMFILE' });
+    }
+    return openSync(file, ...rest);
+  });
+  assert.equal(await store.increment(), 1); // its temp file: open 1; the next one: open 2, fails
+  assert.equal(await store.increment(), 2); // prepares its own: open 3
+  assert.equal(opens, 4); // and the next one again
+  assert.equal(await readFile(store.file, 'utf8'), '2\n');
+});
