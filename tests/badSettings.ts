@@ -1,0 +1,231 @@
+// One table of bad settings, run through the program (tests/validation.test.ts, under mocks)
+// and, for every row the chart can see, through `helm template` of charts/stateful-app
+// (tests/equivalence.chart-test.ts): both must reject it, naming the key.
+import { appsOf } from "./harness";
+
+type Config = Record<string, any>;
+
+export interface BadSetting {
+    rule: string;
+    /** Settings assigned over one app's settings in the dev stack (the app is added if new)... */
+    app?: string;
+    set?: Record<string, unknown>;
+    /** ...or any other change of the stack config. */
+    change?: (config: Config) => void;
+    /** Every one of these must appear in the program's error; the first names the key. */
+    messages: string[];
+    /** Why the chart cannot see this row; absent: `helm template` must reject it too. */
+    notInChart?: string;
+}
+
+/** Applies a row to a (cloned) stack config. */
+export function applyBadSetting(config: Config, row: BadSetting) {
+    if (row.app) {
+        appsOf(config)[row.app] = Object.assign(appsOf(config)[row.app] ?? {}, row.set);
+    }
+    row.change?.(config);
+}
+
+export const BAD_SETTINGS: BadSetting[] = [
+    {
+        rule: "replicas must be a number, not a string",
+        app: "python-app", set: { replicas: "3" },
+        messages: ['stateful-apps:apps.python-app.replicas: got "3"; expected an integer >= 0'],
+    },
+    {
+        rule: "replicas must not be negative",
+        app: "python-app", set: { replicas: -1 },
+        messages: ["stateful-apps:apps.python-app.replicas: got -1; expected an integer >= 0"],
+    },
+    {
+        rule: "replicas must be an integer",
+        app: "js-app", set: { replicas: 1.5 },
+        messages: ["stateful-apps:apps.js-app.replicas: got 1.5; expected an integer >= 0"],
+    },
+    {
+        rule: "storageSize must be a Kubernetes quantity",
+        app: "python-app", set: { storageSize: "100MB" },
+        messages: ['stateful-apps:apps.python-app.storageSize: got "100MB"; expected a storage size as a positive Kubernetes quantity'],
+    },
+    {
+        rule: "storageSize must be positive",
+        app: "python-app", set: { storageSize: "0" },
+        messages: ['stateful-apps:apps.python-app.storageSize: got "0"'],
+    },
+    {
+        rule: "updateStrategy.type must be RollingUpdate or OnDelete",
+        app: "python-app", set: { updateStrategy: { type: "BlueGreen" } },
+        messages: ['stateful-apps:apps.python-app.updateStrategy.type: got "BlueGreen"; expected one of RollingUpdate, OnDelete'],
+    },
+    {
+        rule: "podManagementPolicy must be OrderedReady or Parallel",
+        app: "js-app", set: { podManagementPolicy: "Sequential" },
+        messages: ['stateful-apps:apps.js-app.podManagementPolicy: got "Sequential"; expected one of OrderedReady, Parallel'],
+    },
+    {
+        rule: "partition must not exceed replicas",
+        app: "python-app", set: { replicas: 3, updateStrategy: { type: "RollingUpdate", partition: 4 } },
+        messages: ["stateful-apps:apps.python-app.updateStrategy.partition: got 4; expected at most stateful-apps:apps.python-app.replicas (3)"],
+    },
+    {
+        rule: "partition is not allowed with OnDelete",
+        app: "python-app", set: { updateStrategy: { type: "OnDelete", partition: 1 } },
+        messages: ["stateful-apps:apps.python-app.updateStrategy.partition: got 1; expected no partition with updateStrategy.type OnDelete"],
+    },
+    {
+        rule: "maxUnavailable must be at least 1",
+        app: "python-app", set: { updateStrategy: { type: "RollingUpdate", maxUnavailable: 0 } },
+        messages: ["stateful-apps:apps.python-app.updateStrategy.maxUnavailable: got 0; expected an integer >= 1"],
+    },
+    {
+        rule: "port must be 1-65535",
+        app: "python-app", set: { port: 70000 },
+        messages: ["stateful-apps:apps.python-app.port: got 70000; expected an integer from 1 to 65535"],
+    },
+    {
+        rule: "port 0 is out of range too",
+        app: "js-app", set: { port: 0 },
+        messages: ["stateful-apps:apps.js-app.port: got 0; expected an integer from 1 to 65535"],
+    },
+    {
+        rule: "app names must be DNS labels starting with a letter",
+        app: "Python_App", set: { image: "x:1" },
+        messages: ['stateful-apps:apps: app name "Python_App" is not allowed; expected a DNS label'],
+    },
+    {
+        rule: "app names must leave room for the pods' revision label",
+        app: "a".repeat(53), set: { image: "x:1" },
+        messages: ["is not allowed; expected a DNS label of at most 52 characters"],
+    },
+    {
+        rule: "namespace must be a DNS label",
+        change: (c) => { c["stateful-apps:namespace"] = "Stateful_Apps"; },
+        notInChart: "stack-level key: the namespace is the release's, chosen by the program",
+        messages: ['stateful-apps:namespace: got "Stateful_Apps"; expected a DNS label'],
+    },
+    {
+        rule: "unknown app keys (typos) are rejected, listing the allowed keys",
+        app: "python-app", set: { replica: 3 },
+        messages: ["stateful-apps:apps.python-app.replica: unknown key; allowed keys: image, imagePullPolicy, port, replicas,"],
+    },
+    {
+        rule: "unknown nested keys are rejected",
+        app: "python-app", set: { updateStrategy: { type: "RollingUpdate", partion: 1 } },
+        messages: ["stateful-apps:apps.python-app.updateStrategy.partion: unknown key; allowed keys: type, partition, maxUnavailable"],
+    },
+    {
+        rule: "unknown top-level keys are rejected",
+        change: (c) => { c["stateful-apps:replicas"] = "3"; },
+        notInChart: "stack-level key",
+        messages: ["stateful-apps:replicas: unknown key; allowed keys: namespace, deployMethod, apps"],
+    },
+    {
+        rule: "image is required",
+        app: "js-app", set: { image: undefined },
+        messages: ["stateful-apps:apps.js-app.image: got nothing; expected a container image reference"],
+    },
+    {
+        rule: "imagePullPolicy must be Always, IfNotPresent or Never",
+        app: "python-app", set: { imagePullPolicy: "never" },
+        messages: ['stateful-apps:apps.python-app.imagePullPolicy: got "never"; expected one of Always, IfNotPresent, Never'],
+    },
+    {
+        rule: "deployMethod must be raw or helm",
+        change: (c) => { c["stateful-apps:deployMethod"] = "kustomize"; },
+        notInChart: "stack-level key: chooses whether the chart is used at all",
+        messages: ['stateful-apps:deployMethod: got "kustomize"; expected one of raw, helm'],
+    },
+    {
+        rule: "pvcRetentionPolicy actions must be Retain or Delete",
+        app: "python-app", set: { pvcRetentionPolicy: { whenDeleted: "Keep" } },
+        messages: ['stateful-apps:apps.python-app.pvcRetentionPolicy.whenDeleted: got "Keep"; expected one of Retain, Delete'],
+    },
+    {
+        rule: "accessModes must be Kubernetes access modes",
+        app: "python-app", set: { accessModes: ["RWO"] },
+        messages: ['stateful-apps:apps.python-app.accessModes[0]: got "RWO"; expected one of ReadWriteOnce, ReadOnlyMany, ReadWriteMany, ReadWriteOncePod'],
+    },
+    {
+        rule: "resource quantities must be valid",
+        app: "python-app", set: { resources: { limits: { memory: "lots" } } },
+        messages: ['stateful-apps:apps.python-app.resources.limits.memory: got "lots"'],
+    },
+    {
+        rule: "requests must not exceed limits",
+        app: "python-app", set: { resources: { requests: { memory: "1Gi" } } },
+        messages: ['stateful-apps:apps.python-app.resources.requests.memory: got "1Gi"; expected at most the limit 256Mi'],
+    },
+    {
+        rule: "env may not override what the program sets",
+        app: "python-app", set: { env: { PORT: "1" } },
+        messages: ["stateful-apps:apps.python-app.env.PORT", "PORT is set by the program"],
+    },
+    {
+        rule: "env values must be plain",
+        app: "python-app", set: { env: { NESTED: { a: 1 } } },
+        messages: ['stateful-apps:apps.python-app.env.NESTED: got {"a":1}; expected a plain string, number or boolean'],
+    },
+    {
+        rule: "storageClass must be a StorageClass name (DNS subdomain)",
+        app: "python-app", set: { storageClass: "Fast_SSD" },
+        messages: ['stateful-apps:apps.python-app.storageClass: got "Fast_SSD"; expected a StorageClass name (DNS subdomain), or empty for the cluster default'],
+    },
+    {
+        rule: "accessModes must not be empty",
+        app: "python-app", set: { accessModes: [] },
+        messages: ["stateful-apps:apps.python-app.accessModes: got []; expected a non-empty list of one of ReadWriteOnce, ReadOnlyMany, ReadWriteMany, ReadWriteOncePod"],
+    },
+    {
+        rule: "env names must be environment variable names",
+        app: "python-app", set: { env: { "LOG-LEVEL": "debug" } },
+        messages: ['stateful-apps:apps.python-app.env.LOG-LEVEL: "LOG-LEVEL" is not an environment variable name; expected a name matching ^[A-Za-z_][A-Za-z0-9_]*$'],
+    },
+    {
+        rule: "env names must not start with a digit",
+        app: "js-app", set: { env: { "1ST": "x" } },
+        messages: ['stateful-apps:apps.js-app.env.1ST: "1ST" is not an environment variable name'],
+    },
+    {
+        rule: "image must not contain whitespace",
+        app: "python-app", set: { image: "registry.example.com/python-app :1.0" },
+        messages: ['stateful-apps:apps.python-app.image: got "registry.example.com/python-app :1.0"; expected a container image reference'],
+    },
+    {
+        rule: "maxUnavailable is not allowed with OnDelete",
+        app: "python-app", set: { updateStrategy: { type: "OnDelete", maxUnavailable: 2 } },
+        messages: ["stateful-apps:apps.python-app.updateStrategy.maxUnavailable: got 2; expected no maxUnavailable with updateStrategy.type OnDelete"],
+    },
+    {
+        // Helm would drop a null map and fall back to the chart's default limits, raw mode would
+        // render none: the two deploy methods would differ.
+        rule: "resources.limits: null is rejected (Helm would fall back to the default limits)",
+        app: "python-app", set: { resources: { limits: null } },
+        messages: ["stateful-apps:apps.python-app.resources.limits: got null; expected a map with keys cpu, memory, ephemeral-storage"],
+    },
+    {
+        rule: "a null partition is rejected, not read as 0",
+        app: "python-app", set: { updateStrategy: { type: "RollingUpdate", partition: null } },
+        messages: ["stateful-apps:apps.python-app.updateStrategy.partition: got null; expected an integer >= 0"],
+    },
+    {
+        rule: "a null setting is rejected, not defaulted",
+        app: "python-app", set: { replicas: null },
+        messages: ["stateful-apps:apps.python-app.replicas: got null; expected an integer >= 0"],
+    },
+    {
+        rule: "a zero quantity with a suffix is not positive",
+        app: "python-app", set: { resources: { requests: { cpu: "0m" } } },
+        messages: ['stateful-apps:apps.python-app.resources.requests.cpu: got "0m"; expected a positive Kubernetes quantity'],
+    },
+    {
+        rule: "requests are compared with limits as quantities (1500m > 1)",
+        app: "python-app", set: { resources: { requests: { cpu: "1500m" }, limits: { cpu: "1" } } },
+        messages: ['stateful-apps:apps.python-app.resources.requests.cpu: got "1500m"; expected at most the limit 1'],
+    },
+    {
+        rule: "apps must be a map",
+        change: (c) => { c["stateful-apps:apps"] = ["python-app"]; },
+        notInChart: "stack-level key: the chart gets one app's values",
+        messages: ['stateful-apps:apps: got ["python-app"]; expected a map from app name to its settings'],
+    },
+];
