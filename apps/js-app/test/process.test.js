@@ -46,7 +46,7 @@ test(`${REQUESTS} requests at concurrency ${CONCURRENCY}, then a restart: the co
   assert.ok(metrics.includes(`http_requests_total{method="GET",route="/",status="200"} ${REQUESTS}\n`));
   assert.ok(metrics.includes(`app_visits{pod="${POD}"} ${REQUESTS}\n`));
   const commits = Number(/^app_visit_commits_total\{[^}]*\} (\d+)$/m.exec(metrics)[1]);
-  assert.ok(commits >= 1 && commits <= REQUESTS, String(commits));
+  assert.ok(commits >= 1 && commits < REQUESTS, `${commits} commits: group commit makes visits share writes`);
   assert.equal(server.requestLog().filter((l) => l.path === '/').length, REQUESTS);
   t.diagnostic(`js-app load test: ${REQUESTS} requests, concurrency ${CONCURRENCY}, final count ${REQUESTS}, ` +
     `${seconds.toFixed(1)}s (${Math.round(REQUESTS / seconds)} req/s), ${(REQUESTS / commits).toFixed(1)} visits per commit`);

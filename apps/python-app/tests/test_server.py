@@ -41,7 +41,7 @@ def test_load_then_restart_keeps_exact_count(server_factory, data_dir):
     metrics = server.get("/metrics")[1].decode()
     commits = float(re.search(r'^app_visit_commits_total\{pod="[^"]*"\} (\S+)$', metrics,
                               re.M).group(1))
-    assert 1 <= commits <= REQUESTS
+    assert 1 <= commits < REQUESTS  # group commit: visits shared writes
     SUMMARY.append(f"python-app load test: {REQUESTS} requests, concurrency {CONCURRENCY}, "
                    f"{WORKERS} gunicorn workers, final count {REQUESTS}, {elapsed:.1f}s "
                    f"({REQUESTS / elapsed:.0f} req/s), {REQUESTS / commits:.1f} visits per commit")
