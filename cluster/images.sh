@@ -136,11 +136,12 @@ node_setup() {
 # app_image APP TAG BASE: the app's own Dockerfile on BASE, version TAG.
 app_image() {
   local app=$1 tag=$2 base=$3 ref="$IMAGE_PREFIX/$1:$2" stamp
-  stamp="$(hash_files "$PROJECT_DIR/apps/$app")-$(bah images --noheading --format '{{.ID}}' "$base" | head -n1)"
+  stamp="recipe2-$(hash_files "$PROJECT_DIR/apps/$app")-$(bah images --noheading --format '{{.ID}}' "$base" | head -n1)"
   if current "$ref" "$stamp"; then log "$ref: up to date"; return 0; fi
   # RUN steps reach PyPI/npm the way this machine does, so they trust its CA bundle; it is
-  # mounted for the build only, never copied into the image.
-  bah bud --quiet --pull=never --network host --runtime /usr/sbin/runc --layers \
+  # mounted for the build only, never copied into the image. No --layers: buildah 1.28's layer
+  # cache ignores build arguments, so every tag came out as the first one (same digest).
+  bah bud --quiet --pull=never --network host --runtime /usr/sbin/runc \
     --volume /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
     --build-arg "BASE_IMAGE=$base" --build-arg "APP_VERSION=$tag" \
     -t "$ref" "$PROJECT_DIR/apps/$app" >/dev/null || die "buildah bud failed for $ref"

@@ -134,19 +134,17 @@ containerd_up() {
   wait_for "containerd" 30 ctr_ version
 }
 
-# import_images: every image archive that cluster/images.sh built and containerd lacks.
+# import_images: every image archive of cluster/images.sh not imported since it was last built
+# (the markers live in containerd's root, so a new image store imports everything again).
 import_images() {
-  local tar name have
-  have=$(ctr_ images ls -q 2>/dev/null || true)
+  local tar marker
   for tar in "$STATEFUL_APPS_CACHE"/images/*.tar; do
     [[ -f "$tar" ]] || continue
-    name=$(<"${tar%.tar}.ref")
-    if grep -qxF "$name" <<<"$have" && [[ "$(ctr_ images ls "name==$name" -q 2>/dev/null)" == "$name" && ! "$tar" -nt "$CONTAINERD_ROOT/.imported-$(basename "$tar")" ]]; then
-      continue
-    fi
-    ctr_ images import --no-unpack=false "$tar" >/dev/null || die "ctr images import $tar failed"
-    touch "$CONTAINERD_ROOT/.imported-$(basename "$tar")"
-    log "imported $name"
+    marker="$CONTAINERD_ROOT/.imported-$(basename "$tar")"
+    [[ -f "$marker" && ! "$tar" -nt "$marker" ]] && continue
+    ctr_ images import "$tar" >/dev/null 2>&1 || die "ctr images import $tar failed"
+    touch "$marker"
+    log "imported $(<"${tar%.tar}.ref")"
   done
 }
 

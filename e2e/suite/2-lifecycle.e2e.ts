@@ -80,6 +80,10 @@ describe("running dev stack (raw)", function () {
             "update kubernetes:core/v1:PersistentVolumeClaimPatch data-python-app-0",
             "update kubernetes:core/v1:PersistentVolumeClaimPatch data-python-app-1",
         ]);
+        const summary = stack.previewSummary("lifecycle-resize-summary")[APP];
+        assert.strictEqual(summary.workload, "replaced");
+        assert.strictEqual(summary.podRestarts, "none");
+        assert.deepStrictEqual(summary.pvcs.resized.map((r) => r.name), [`data-${APP}-0`, `data-${APP}-1`]);
         stack.up("lifecycle-resize-up");
 
         const live = kubectlJson(["get", "statefulset", APP, "-n", NS]);

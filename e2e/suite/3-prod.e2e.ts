@@ -49,6 +49,11 @@ describe("prod stack (raw)", function () {
             "update kubernetes:apps/v1:StatefulSet python-app",
         ]);
         assert.ok(!steps.some((s) => /replace|delete/.test(s.op)), "no replace, no delete");
+        // What the PR comment's summary says about it.
+        const comment = stack.previewSummary("prod-preview-replicas-summary")[APP];
+        assert.strictEqual(comment.workload, "updated");
+        assert.strictEqual(comment.podRestarts, "none");
+        assert.deepStrictEqual(comment.pvcs.created, ["data-python-app-3", "data-python-app-4"]);
         stack.writeConfig(config); // back to 3: the PR is only previewed
     });
 
@@ -60,6 +65,7 @@ describe("prod stack (raw)", function () {
         stack.up("prod-canary-partition");
         config["stateful-apps:apps"][APP].image = newImage;
         stack.writeConfig(config);
+        assert.strictEqual(stack.previewSummary("prod-canary-summary")[APP].podRestarts, "partition>=2");
         const started = Date.now();
         stack.up("prod-canary-image");
         assert.ok(Date.now() - started < 5 * 60 * 1000, "pulumi up did not wait for a full rollout");
@@ -77,7 +83,7 @@ describe("prod stack (raw)", function () {
         const traffic = steadyTraffic(NS, APP);
         config["stateful-apps:apps"][APP].updateStrategy = { type: "RollingUpdate", partition: 0 };
         stack.writeConfig(config);
-        stack.up("prod-rolling-update-under-traffic");
+        await stack.pulumiAsync(["up", "--yes", "--skip-preview"], { log: "prod-rolling-update-under-traffic" });
         await eventually("every pod on the new image and ready", () =>
             readyPods(NS, APP).length === 3 && pods(NS, APP).every((p) => p.spec.containers[0].image === config["stateful-apps:apps"][APP].image));
         const { ok, failed } = await traffic.stop();

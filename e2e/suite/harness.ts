@@ -2,11 +2,12 @@
 // from a copy of the project in a temp dir (the committed Pulumi.<stack>.yaml files are never
 // touched), with a local file backend and the passphrase secrets provider.
 import * as assert from "assert";
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
+import { AppSummary, summaryByApp } from "../../ci/previewSummary";
 import { LOCAL_IMAGES, prepareWorkspace, PROJECT_DIR, shippedConfig, withLocalImages, writeStackConfig } from "../../cluster/workspace";
 
 export { LOCAL_IMAGES, PROJECT_DIR };
@@ -15,7 +16,8 @@ const LOCAL_CLUSTER = process.env.E2E_USE_EXISTING_CLUSTER !== "1";
 /** Where previews and command logs are kept (the PR-comment diff among them). */
 export const ARTIFACTS_DIR = process.env.E2E_ARTIFACTS_DIR ?? path.join(PROJECT_DIR, ".e2e-artifacts");
 const WORK_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-e2e-"));
-const BACKEND_DIR = path.join(WORK_DIR, "state");
+/** The file backend of every stack of the suite (its state files are checked for secrets). */
+export const BACKEND_DIR = path.join(WORK_DIR, "state");
 /** Generated secrets must never show up in command output; every output is checked. */
 const seenSecrets = new Set<string>();
 
@@ -44,6 +46,11 @@ function record(name: string, text: string) {
     return file;
 }
 
+/** A value that must never appear in plain text in any command output from now on. */
+export function registerSecret(value: string) {
+    seenSecrets.add(value);
+}
+
 function assertNoSecretIn(text: string, what: string) {
     for (const secret of seenSecrets) {
         assert.ok(!text.includes(secret), `a generated secret appeared in plain text in ${what}`);
@@ -69,19 +76,40 @@ export class Stack {
 
     /** Runs `pulumi <args> -s <stack>`; throws with the output unless `allowFailure`. */
     pulumi(args: string[], opts: { allowFailure?: boolean; log?: string } = {}): CommandResult {
-        const full = args[0] === "stack" && args[1] === "init" ? args : [...args, "--stack", this.name];
-        const started = Date.now();
+        const { full, started } = this.command(args);
         const res = spawnSync("pulumi", [...full, "--non-interactive"], {
-            cwd: this.dir,
-            env: pulumiEnv(),
-            encoding: "utf8",
-            maxBuffer: 64 * 1024 * 1024,
-            timeout: 15 * 60 * 1000,
+            cwd: this.dir, env: pulumiEnv(), encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60 * 1000,
         });
-        const output = `${res.stdout ?? ""}${res.stderr ?? ""}`;
-        const file = record(opts.log ?? `${this.name}-${args.slice(0, 2).join("-")}`, `$ pulumi ${full.join(" ")}\n(${((Date.now() - started) / 1000).toFixed(1)}s, exit ${res.status})\n${output}`);
+        return this.result(args, full, started, res.status ?? -1, `${res.stdout ?? ""}${res.stderr ?? ""}`, opts);
+    }
+
+    /** As `pulumi`, without blocking the event loop (e.g. while the test sends traffic). */
+    pulumiAsync(args: string[], opts: { allowFailure?: boolean; log?: string } = {}): Promise<CommandResult> {
+        const { full, started } = this.command(args);
+        return new Promise((resolve, reject) => {
+            const child = spawn("pulumi", [...full, "--non-interactive"], { cwd: this.dir, env: pulumiEnv() });
+            let output = "";
+            child.stdout.on("data", (d) => (output += d));
+            child.stderr.on("data", (d) => (output += d));
+            child.on("error", reject);
+            child.on("close", (code) => {
+                try {
+                    resolve(this.result(args, full, started, code ?? -1, output, opts));
+                } catch (e) {
+                    reject(e);
+                }
+            });
+        });
+    }
+
+    private command(args: string[]) {
+        const full = args[0] === "stack" && args[1] === "init" ? args : [...args, "--stack", this.name];
+        return { full, started: Date.now() };
+    }
+
+    private result(args: string[], full: string[], started: number, status: number, output: string, opts: { allowFailure?: boolean; log?: string }): CommandResult {
+        const file = record(opts.log ?? `${this.name}-${args.slice(0, 2).join("-")}`, `$ pulumi ${full.join(" ")}\n(${((Date.now() - started) / 1000).toFixed(1)}s, exit ${status})\n${output}`);
         assertNoSecretIn(output, file);
-        const status = res.status ?? -1;
         if (status !== 0 && !opts.allowFailure) {
             throw new Error(`pulumi ${full.join(" ")} failed (exit ${status}); log: ${file}\n${output.slice(-4000)}`);
         }
@@ -96,8 +124,20 @@ export class Stack {
         return this.pulumi(["preview", "--diff", ...extra], { log: log ?? `${this.name}-preview` });
     }
 
+    /** As users must run it: the program's after-delete hook removes each app's pods. */
     destroy() {
-        return this.pulumi(["destroy", "--yes", "--skip-preview"], { log: `${this.name}-destroy` });
+        return this.pulumi(["destroy", "--yes", "--skip-preview", "--run-program"], { log: `${this.name}-destroy` });
+    }
+
+    /** `pulumi config set --secret --path`; the value may then never appear in any output. */
+    setSecret(key: string, value: string) {
+        registerSecret(value);
+        this.pulumi(["config", "set", "--secret", "--path", key, value]);
+    }
+
+    /** The preview's per-app summary, as the PR comment states it (ci/previewSummary.ts). */
+    previewSummary(log: string): Record<string, AppSummary> {
+        return summaryByApp(this.pulumi(["preview", "--json"], { log }).output);
     }
 
     setPath(key: string, value: string) {
