@@ -1,6 +1,6 @@
 // The rules of an app's settings that a JSON schema cannot express. The chart mirrors each one,
 // with the same wording, in templates/_validate.tpl, so `helm install` of the chart rejects them too.
-import { CONFIG_NAMESPACE, Json, Problems, show } from "./problems";
+import { CONFIG_NAMESPACE, isObject, Json, Problems, show } from "./problems";
 import { parseQuantity } from "./quantity";
 
 /**
@@ -25,20 +25,30 @@ export function checkAppName(p: Problems, name: string): boolean {
 }
 
 /**
- * Cross-field rules, on settings that already satisfy the schema: the partition is bounded by
- * the replicas, and each resource request by its limit (compared as quantities).
+ * Cross-field rules: the partition is bounded by the replicas, and each resource request by its
+ * limit (compared as quantities). `valid(key)` says whether the schema accepted the setting at
+ * `key` (and everything under it): a rule runs only on valid settings, beside the schema's
+ * problems, so every problem is still reported at once.
  */
-export function checkCrossFieldRules(p: Problems, app: string, s: Record<string, any>) {
+export function checkCrossFieldRules(p: Problems, app: string, s: Record<string, any>, valid: (key: string) => boolean) {
     const key = `apps.${app}`;
-    const partition: number = s.updateStrategy.type === "RollingUpdate" ? (s.updateStrategy.partition ?? 0) : 0;
-    if (partition > s.replicas) {
-        p.add(`${key}.updateStrategy.partition`, partition, `at most ${CONFIG_NAMESPACE}:${key}.replicas (${s.replicas})`);
+    if (valid("updateStrategy") && valid("replicas") && s.updateStrategy.type === "RollingUpdate") {
+        const partition: number = s.updateStrategy.partition ?? 0;
+        if (partition > s.replicas) {
+            p.add(`${key}.updateStrategy.partition`, partition, `at most ${CONFIG_NAMESPACE}:${key}.replicas (${s.replicas})`);
+        }
     }
-    const requests: Record<string, string> = s.resources.requests;
-    const limits: Record<string, string> = s.resources.limits;
+    const requests = s.resources?.requests;
+    const limits = s.resources?.limits;
+    if (!isObject(requests) || !isObject(limits)) {
+        return; // the schema says so
+    }
     for (const [name, request] of Object.entries(requests)) {
         const limit = limits[name];
-        if (limit !== undefined && parseQuantity(request)! > parseQuantity(limit)!) {
+        if (!valid(`resources.requests.${name}`) || !valid(`resources.limits.${name}`) || limit === undefined) {
+            continue;
+        }
+        if (parseQuantity(request as string)! > parseQuantity(limit as string)!) {
             p.add(`${key}.resources.requests.${name}`, request as Json, `at most the limit ${limit}`);
         }
     }

@@ -153,9 +153,10 @@ function validateApp(p: Problems, name: string, userValue: Json, defaults: Recor
     const schema = schemaProblems(name, v, userValue);
     p.list.push(...schema);
     const env = isObject(v.env) ? envStrings(p, `${key}.env`, v.env) : {};
-    if (schema.length === 0) {
-        checkCrossFieldRules(p, name, v);
-    }
+    // A setting is valid when no schema problem names it or anything under it.
+    const badKeys = schema.map((m) => m.slice(`${CONFIG_NAMESPACE}:${key}.`.length).split(":")[0]);
+    const valid = (k: string) => !badKeys.some((bad) => bad === k || bad.startsWith(`${k}.`) || bad.startsWith(`${k}[`));
+    checkCrossFieldRules(p, name, v, valid);
     if (p.list.length > before) {
         return undefined;
     }

@@ -20,6 +20,19 @@ describe("config validation", () => {
         });
     }
 
+    it("reports schema problems and cross-field rules of one app at once", async () => {
+        const config = clone(loadStackFile("dev"));
+        Object.assign(appsOf(config)["python-app"], {
+            replicas: 1, updateStrategy: { type: "RollingUpdate", partition: 2 }, port: 0,
+            resources: { requests: { memory: "1Gi" }, limits: { cpu: "lots" } },
+        });
+        const { error } = await runProgramExpectingError(config);
+        assert.match(error.message, /\(4 problems\)/);
+        for (const key of ["port", "updateStrategy.partition", "resources.limits.cpu", "resources.requests.memory"]) {
+            assert.ok(error.message.includes(`stateful-apps:apps.python-app.${key}:`), `${key} missing from:\n${error.message}`);
+        }
+    });
+
     it("reports every problem at once, across apps", async () => {
         const config = clone(loadStackFile("prod"));
         Object.assign(appsOf(config)["python-app"], { replicas: -2, port: "http" });
