@@ -16,6 +16,9 @@ export { APP_KEYS, CHART_DIR } from "./appSchema";
 export { MAX_APP_NAME_LENGTH } from "./appRules";
 
 export const DEPLOY_METHODS = ["raw", "helm"] as const;
+
+/** Stack-level defaults (per-app defaults are in the chart's values.yaml). */
+export const STACK_DEFAULTS = { namespace: "stateful-apps", deployMethod: "raw" } as const;
 export type DeployMethod = (typeof DEPLOY_METHODS)[number];
 
 export const POD_MANAGEMENT_POLICIES = ["OrderedReady", "Parallel"] as const;
@@ -47,33 +50,27 @@ export type UpdateStrategy =
     /** Pods are updated only when you delete them. */
     | { type: "OnDelete" };
 
-/** One app, fully defaulted and validated. */
+/** One app, fully defaulted and validated. Every default is in charts/stateful-app/values.yaml, and only there. */
 export interface AppSettings {
     /** The app name: names the StatefulSet, its Services, Secret, ServiceAccount, PDB and NetworkPolicy. */
     name: string;
     /** Container image. Required. */
     image: string;
-    /** @default "IfNotPresent" */
     imagePullPolicy: ImagePullPolicy;
-    /** Port the app listens on. @default 8080 */
+    /** Port the app listens on. */
     port: number;
-    /** Number of pods. @default 1 */
+    /** Number of pods. */
     replicas: number;
-    /** Size of each pod's `data` PVC. @default "1Gi" */
+    /** Size of each pod's `data` PVC. */
     storageSize: string;
-    /** StorageClass of the PVCs. @default "" (the cluster's default StorageClass) */
+    /** StorageClass of the PVCs. */
     storageClass: string;
-    /** @default ["ReadWriteOnce"] */
     accessModes: AccessMode[];
-    /** @default "OrderedReady" */
     podManagementPolicy: PodManagementPolicy;
-    /** @default { type: "RollingUpdate", partition: 0 } */
     updateStrategy: UpdateStrategy;
-    /** @default { whenDeleted: "Retain", whenScaled: "Retain" } */
     pvcRetentionPolicy: { whenDeleted: RetentionAction; whenScaled: RetentionAction };
-    /** @default requests cpu 50m / memory 64Mi, limits cpu 500m / memory 256Mi */
     resources: { requests: ResourceList; limits: ResourceList };
-    /** Extra plain environment variables, values as strings. @default {} */
+    /** Extra plain environment variables, values as strings. */
     env: Record<string, string>;
     /**
      * Names of the app's secret environment variables (`stateful-apps:secretEnv.<app>`), sorted.
@@ -84,9 +81,9 @@ export interface AppSettings {
 
 /** The whole stack's settings. */
 export interface StackSettings {
-    /** Namespace the program creates and deploys into. @default "stateful-apps" */
+    /** Namespace the program creates and deploys into. Default: STACK_DEFAULTS. */
     namespace: string;
-    /** `raw` Kubernetes resources or a Helm release of charts/stateful-app. @default "raw" */
+    /** `raw` Kubernetes resources or a Helm release of charts/stateful-app. Default: STACK_DEFAULTS. */
     deployMethod: DeployMethod;
     /** Apps in config order. */
     apps: AppSettings[];
@@ -196,11 +193,11 @@ export function parseStackConfig(config: Record<string, Json>, secretKeys: reado
     // A misplaced secret is reported once, and its key is not validated further: the other
     // messages would echo the value.
     const unreadable = checkSecretPlacement(p, secretKeys);
-    const namespace = config.namespace ?? "stateful-apps";
+    const namespace = config.namespace ?? STACK_DEFAULTS.namespace;
     if (!unreadable.has("namespace") && (typeof namespace !== "string" || !DNS1123_LABEL.test(namespace) || namespace.length > 63)) {
         p.add("namespace", namespace, "a DNS label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit");
     }
-    const deployMethod = config.deployMethod ?? "raw";
+    const deployMethod = config.deployMethod ?? STACK_DEFAULTS.deployMethod;
     if (!unreadable.has("deployMethod")) {
         p.choice("deployMethod", deployMethod, DEPLOY_METHODS);
     }
