@@ -40,8 +40,6 @@ export const RESOURCE_NAMES = ["cpu", "memory", "ephemeral-storage"] as const;
 export type ResourceName = (typeof RESOURCE_NAMES)[number];
 export type ResourceList = Partial<Record<ResourceName, string>>;
 
-/** Where each pod's PVC is mounted; the apps keep their `visits` file there. */
-export const DATA_DIR = "/data";
 
 
 export type UpdateStrategy =

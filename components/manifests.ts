@@ -2,13 +2,15 @@
 // Pulumi resources; charts/stateful-app renders the same objects (tests/equivalence.chart-test.ts).
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { AppSettings, DATA_DIR } from "./config";
+import { AppSettings } from "./config";
 
 type Metadata = k8s.types.input.meta.v1.ObjectMeta;
 
 /** The Secret (one per app, named after it) holds the admin token under this key, and the app's secretEnv. */
 export const ADMIN_TOKEN_KEY = "ADMIN_TOKEN";
 export const RUN_AS_ID = 10001;
+/** Where each pod's PVC is mounted; the apps keep their `visits` file there. */
+export const DATA_DIR = "/data";
 
 export const headlessServiceName = (app: string) => `${app}-headless`;
 
