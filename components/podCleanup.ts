@@ -87,12 +87,11 @@ export async function deleteAppPods(
  * @kubernetes/client-node (not kubectl) so the program needs no binary on PATH and handles every
  * kubeconfig auth method (certificates, tokens, exec plugins). Loaded only when the hook runs.
  */
-export function kubernetesPodApi(): PodApi {
+export function kubernetesPodApi(config: Record<string, string> = pulumi.runtime.allConfig()): PodApi {
     // 1.4.0 is the newest release that runs on Node 20 (2.x needs Node 22); an ES module, which
     // Node >= 20.19 loads through require().
     const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
     const kc = new k8s.KubeConfig();
-    const config = pulumi.runtime.allConfig();
     const kubeconfig = config["kubernetes:kubeconfig"];
     if (kubeconfig) {
         const isContent = kubeconfig.includes("\n") || kubeconfig.trim().startsWith("{");
@@ -143,7 +142,10 @@ export async function onAppDeleted(args: pulumi.ResourceHookArgs, api: () => Pod
  * without RegisterResourceHook): the stack then deploys as before, and destroy leaves pods running.
  */
 export async function registerPodCleanupHook(): Promise<pulumi.ResourceHook | undefined> {
-    const hook = new pulumi.ResourceHook(POD_CLEANUP_HOOK, (args) => onAppDeleted(args));
+    // The stack config as the program saw it: the engine calls the hook later, through its
+    // callback server, outside the program's own context.
+    const config = pulumi.runtime.allConfig();
+    const hook = new pulumi.ResourceHook(POD_CLEANUP_HOOK, (args) => onAppDeleted(args, () => kubernetesPodApi(config)));
     try {
         // The SDK registers a hook asynchronously and only fails when a resource uses it.
         await (hook as unknown as { __registered: Promise<void> }).__registered;

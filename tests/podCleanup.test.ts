@@ -220,6 +220,24 @@ describe("pod cleanup hook: the Kubernetes client", () => {
         assert.match(requests[0], /^DELETE \/api\/v1\/namespaces\/missing\/pods\?/);
     });
 
+    it("the hook the program registers deletes the deleted app's pods through the stack's kubeconfig", async () => {
+        const config = {
+            ...clone(loadStackFile("dev")),
+            "kubernetes:kubeconfig": kubeconfigFile,
+            "kubernetes:context": "fake",
+        };
+        const run = await runProgram(config, "dev");
+        const [hook] = run.hooks;
+        // What the engine hands the hook when the component is deleted: its last registered outputs.
+        await hook.callback({ urn: "urn", id: "", name: "js-app", type: T.rawApp, oldOutputs: run.componentOutputs["js-app"] });
+        // The state holds the selector's labels in key order.
+        const selector = "labelSelector=app.kubernetes.io/instance=js-app,app.kubernetes.io/name=js-app";
+        assert.deepStrictEqual(requests.slice(0, 2), [
+            `DELETE /api/v1/namespaces/stateful-apps-dev/pods?${selector}`,
+            `GET /api/v1/namespaces/stateful-apps-dev/pods?${selector}`,
+        ]);
+    });
+
     it("without stack config, reads $KUBECONFIG like the provider", async () => {
         const saved = process.env.KUBECONFIG;
         process.env.KUBECONFIG = kubeconfigFile;
