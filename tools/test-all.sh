@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$PROJECT_DIR"
 started=$SECONDS
 # The user's own Pulumi home must come out of the whole run exactly as it went in.
-user_pulumi() { find "$HOME/.pulumi" -printf '%p %s %T@\n' 2>/dev/null | LC_ALL=C sort | sha256sum; }
+user_pulumi() { { find "$HOME/.pulumi" -printf '%p %s %T@\n' 2>/dev/null || true; } | LC_ALL=C sort | sha256sum; }
 user_pulumi_before=$(user_pulumi)
 
 phase "type-check (npm run build: tsc --noEmit)" npm run build
