@@ -5,12 +5,13 @@
 // Env: BENCH_REPS (5), BENCH_WORKLOADS ("dev,1,5,20": the dev stack's apps, or N copies of dev's
 //      python-app with 1 replica), BENCH_TOOLS (all), BENCH_LEVERS (1: also the §2 levers on the
 //      dev workload), BENCH_OUT (docs/bench), KUBECONFIG (set by bench.sh).
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { shippedConfig } from "../cluster/workspace";
 import {
-    apiRequests, clone, Config, deleteNamespace, diffCounts, EmptyProgram, ensurePvPool, gitInfo, HelmTool, kubectl, KubectlTool,
+    apiRequests, BACKGROUND_DELETION_PATCHES, clone, Config, deleteNamespace, diffCounts, emptyNamespace, EmptyProgram, ensurePvPool, gitInfo, HelmTool, kubectl, KubectlTool,
     log, machine, PROJECT_DIR, PulumiTool, run, Run, Tool,
 } from "./lib";
 import { writeReport } from "./report";
@@ -48,7 +49,15 @@ function makeTools(): { tool: Tool; method: "raw" | "helm"; leverOnly: boolean }
         { tool: new PulumiTool("pulumi-raw+transpile-only", { env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" } }), method: "raw" as const, leverOnly: true },
         { tool: new PulumiTool("pulumi-raw+js", { precompiled: true }), method: "raw" as const, leverOnly: true },
         { tool: new PulumiTool("pulumi-raw+js+skip-preview", { precompiled: true, skipPreview: true }), method: "raw" as const, leverOnly: true },
+        { tool: new PulumiTool("pulumi-raw+bg-delete", { patches: BACKGROUND_DELETION_PATCHES }), method: "raw" as const, leverOnly: true },
     ];
+    // Another language host to compare with (e.g. the one built from sdk v3.68.0): a directory
+    // holding a pulumi-language-nodejs, put first on PATH (the CLI takes the host from PATH first).
+    const otherHost = process.env.BENCH_COMPARE_HOST_DIR;
+    if (otherHost) {
+        const label = process.env.BENCH_COMPARE_HOST_LABEL ?? "other-host";
+        all.push({ tool: new PulumiTool(`pulumi-raw+${label}`, { env: { PATH: `${otherHost}:${process.env.PATH}` } }), method: "raw" as const, leverOnly: true });
+    }
     const wanted = process.env.BENCH_TOOLS?.split(",").map((s) => s.trim());
     return all.filter((t) => (wanted ? wanted.includes(t.tool.name) : LEVERS || !t.leverOnly));
 }
@@ -67,7 +76,7 @@ function workloadApps(workload: string): Record<string, any> {
     return Object.fromEntries(Array.from({ length: n }, (_, i) => [`app-${i + 1}`, clone(base)]));
 }
 
-function configFor(workload: string, toolName: string, method: string, stage: "base" | "replicas" | "image"): Config {
+function configFor(workload: string, toolName: string, method: string, stage: "base" | "replicas" | "image", rep: number): Config {
     const apps = workloadApps(workload);
     for (const app of Object.values<any>(apps)) {
         if (stage !== "base") {
@@ -78,7 +87,8 @@ function configFor(workload: string, toolName: string, method: string, stage: "b
         }
     }
     return {
-        "stateful-apps:namespace": `bench-${toolName.replace(/[^a-z0-9]+/g, "-")}`.slice(0, 63).replace(/-$/, ""),
+        // A namespace per sequence (each starts from empty; the empty namespaces are left behind).
+        "stateful-apps:namespace": `b${rep}-w${workload}-${toolName.replace(/[^a-z0-9]+/g, "-")}`.slice(0, 63).replace(/-$/, ""),
         "stateful-apps:deployMethod": method,
         "stateful-apps:apps": apps,
     };
@@ -121,8 +131,10 @@ function main() {
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-bench-"));
     log(`work dir ${workDir}; reps ${REPS}; workloads ${WORKLOADS.join(",")}; levers ${LEVERS}`);
     const maxApps = Math.max(...WORKLOADS.map((w) => Object.keys(workloadApps(w)).length));
-    const poolSize = maxApps * SCALED_REPLICAS + 10;
-    ensurePvPool(poolSize);
+    // Room for a sequence's PVCs while up to two earlier namespaces are still being deleted.
+    const pvcsPerSequence = maxApps * SCALED_REPLICAS;
+    const poolSize = 3 * pvcsPerSequence + 10;
+    ensurePvPool(poolSize, pvcsPerSequence);
 
     // The idle request rate of the control plane (leases, kwok heartbeats), subtracted per operation.
     const idle0 = apiRequests().total;
@@ -149,6 +161,9 @@ function main() {
             kubectl: run("kubectl", ["version", "--client", "-o", "json"]).output.match(/"gitVersion":\s*"([^"]+)"/)?.[1] ?? "",
             server: run("kubectl", ["version", "-o", "json"]).output.match(/"serverVersion"[\s\S]*?"gitVersion":\s*"([^"]+)"/)?.[1] ?? "",
         },
+        languageHost: hostIdentity(),
+        compareHost: process.env.BENCH_COMPARE_HOST_DIR ? { label: process.env.BENCH_COMPARE_HOST_LABEL ?? "other-host", ...hostIdentity(path.join(process.env.BENCH_COMPARE_HOST_DIR, "pulumi-language-nodejs")) } : undefined,
+        languageHostEnd: undefined as ReturnType<typeof hostIdentity> | undefined,
         loadStart: os.loadavg(),
         loadEnd: [] as number[],
         finished: "",
@@ -168,8 +183,7 @@ function main() {
         }
         toolSets.set(w, set);
     }
-    // The CLI's own floor: an empty program's preview; also started as a background job of a
-    // non-interactive shell (SIGINT ignored: the ~5 s exit wait) and with that reset.
+    // The CLI's own floor: an empty program's preview (with the same TypeScript setup).
     const empty = new EmptyProgram(workDir);
     const emptyTranspile = LEVERS ? new EmptyProgram(workDir, { env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" } }, "pulumi-empty+transpile-only") : undefined;
 
@@ -183,10 +197,6 @@ function main() {
         const floors: [string, () => Run][] = [
             ["pulumi-empty", () => empty.preview()],
             ...(emptyTranspile ? [["pulumi-empty+transpile-only", () => emptyTranspile.preview()] as [string, () => Run]] : []),
-            ...(LEVERS ? [
-                ["pulumi-empty (bash &)", () => backgrounded(empty, false)] as [string, () => Run],
-                ["pulumi-empty (bash &, SIGINT reset)", () => backgrounded(empty, true)] as [string, () => Run],
-            ] : []),
         ];
         for (const [name, fn] of floors) {
             const load1 = os.loadavg()[0];
@@ -198,12 +208,17 @@ function main() {
             // Interleaved: every tool once per repetition, the order rotated each repetition.
             const order = set.map((_, i) => set[(i + rep - 1) % set.length]);
             for (const { tool, method } of order) {
-                const stages: [Op, Config, (c: Config) => Run][] = [
-                    ["up", configFor(w, tool.name, method, "base"), (c) => tool.apply(c)],
-                    ["preview", configFor(w, tool.name, method, "base"), (c) => tool.noChange(c)],
-                    ["replicas", configFor(w, tool.name, method, "replicas"), (c) => tool.apply(c)],
-                    ["image", configFor(w, tool.name, method, "image"), (c) => tool.apply(c)],
-                    ["destroy", configFor(w, tool.name, method, "image"), (c) => tool.destroy(c)],
+                const stages: [string, Config, (c: Config) => Run][] = [
+                    ["up", configFor(w, tool.name, method, "base", rep), (c) => tool.apply(c)],
+                    ["preview", configFor(w, tool.name, method, "base", rep), (c) => tool.noChange(c)],
+                    // The ~5 s exit wait: the same preview started as `pulumi ... &` from bash.
+                    ...(LEVERS && w === "dev" && tool.name === "pulumi-raw" ? [
+                        ["preview (bash &)", configFor(w, tool.name, method, "base", rep), (c: Config) => (tool as PulumiTool).noChangeBackgrounded(c, false)],
+                        ["preview (bash &, trap - INT)", configFor(w, tool.name, method, "base", rep), (c: Config) => (tool as PulumiTool).noChangeBackgrounded(c, true)],
+                    ] as [string, Config, (c: Config) => Run][] : []),
+                    ["replicas", configFor(w, tool.name, method, "replicas", rep), (c) => tool.apply(c)],
+                    ["image", configFor(w, tool.name, method, "image", rep), (c) => tool.apply(c)],
+                    ["destroy", configFor(w, tool.name, method, "image", rep), (c) => tool.destroy(c)],
                 ];
                 const ns = stages[0][1]["stateful-apps:namespace"];
                 try {
@@ -219,28 +234,35 @@ function main() {
                         }
                         verify(config, op);
                     }
+                    // Back to empty, untimed: the PVCs (kept by every tool, as by the program) are deleted.
+                    emptyNamespace(ns);
                 } catch (e) {
                     log(`${tool.name} on ${w}: ${(e as Error).message.split("\n").slice(0, 3).join(" | ")}; resetting`);
                     tool.reset();
+                    deleteNamespace(ns, true);
                 }
-                // Back to empty, untimed: the namespace (kept by every tool, as by Pulumi) with its PVCs.
-                deleteNamespace(ns);
-                ensurePvPool(poolSize);
+                ensurePvPool(poolSize, pvcsPerSequence);
             }
             save();
         }
     }
     meta.loadEnd = os.loadavg();
+    meta.languageHostEnd = hostIdentity();
     meta.finished = new Date().toISOString();
     save();
     writeReport(OUT_DIR);
     log(`results: ${path.relative(PROJECT_DIR, OUT_DIR)}/README.md, results.json, bench.svg (work dir ${workDir})`);
 }
 
-/** The empty program's preview started as `pulumi ... &` from a non-interactive bash, optionally with SIGINT reset. */
-function backgrounded(empty: EmptyProgram, resetSigint: boolean): Run {
-    const cmd = `cd "$1" && ${resetSigint ? "(trap - INT; exec pulumi preview --stack bench --non-interactive)" : "pulumi preview --stack bench --non-interactive"} & wait $!`;
-    return run("bash", ["-c", cmd, "bash", empty.tool.dir], { env: empty.tool.env() });
+/** Which language host the CLI runs (the first pulumi-language-nodejs on PATH): path, sha256, mtime. */
+function hostIdentity(file?: string) {
+    const p = file ?? run("bash", ["-c", "command -v pulumi-language-nodejs"]).output.trim();
+    try {
+        const st = fs.statSync(p);
+        return { path: p, sha256: crypto.createHash("sha256").update(fs.readFileSync(p)).digest("hex").slice(0, 16), mtime: st.mtime.toISOString() };
+    } catch {
+        return { path: p, sha256: "", mtime: "" };
+    }
 }
 
 if (require.main === module) {

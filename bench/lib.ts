@@ -65,9 +65,19 @@ export function waitFor(what: string, check: () => boolean, timeoutMs = 300000, 
 // ---------------------------------------------------------------------------------------------
 // The cluster
 
-/** Deletes a namespace (and with it every release, object and PVC in it) and waits until it is gone. */
-export function deleteNamespace(ns: string) {
-    kubectl(["delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=300s"]);
+/** Deletes a namespace (and with it every release, object and PVC in it). */
+export function deleteNamespace(ns: string, wait = false) {
+    kubectl(["delete", "namespace", ns, "--ignore-not-found", `--wait=${wait}`, "--timeout=300s"]);
+}
+
+/**
+ * After a destroy only the PVCs (retained by every tool, as by the program) and the namespace
+ * are left: the PVCs are deleted, and the empty namespace is left alone (deleting a namespace
+ * takes the namespace controller seconds of requests, which would overlap the next measurement;
+ * the cluster is thrown away after the run).
+ */
+export function emptyNamespace(ns: string) {
+    kubectl(["delete", "statefulsets,pods,persistentvolumeclaims", "--all", "-n", ns, "--wait=true", "--timeout=300s"]);
 }
 
 export const POOL_LABEL = "stateful-apps.bench/pool";
@@ -75,38 +85,43 @@ export const POOL_LABEL = "stateful-apps.bench/pool";
 /**
  * The benchmark's own PersistentVolumes on the kwok-only cluster (cluster.sh up runs with
  * E2E_PV_COUNT=0): nothing mounts them, they only let the StatefulSets' PVCs bind so that pods
- * are scheduled and become Ready. Claimed PVs whose namespaces are gone are deleted and created
- * again (two requests in all), instead of one patch per PV.
+ * are scheduled and become Ready. Released PVs (their PVC deleted with its namespace) are deleted
+ * and created again (two requests in all) instead of one patch each. Waits until `available` PVs
+ * are Available: namespaces of earlier sequences are deleted in the background.
  */
-export function ensurePvPool(count: number) {
-    const pvs = JSON.parse(kubectl(["get", "pv", "-l", `${POOL_LABEL}=true`, "-o", "json"]).output).items as any[];
-    const claimed = pvs.filter((pv) => pv.spec.claimRef).map((pv) => pv.metadata.name);
-    if (claimed.length > 0) {
-        kubectl(["delete", "pv", ...claimed, "--wait=true", "--timeout=120s"]);
-    }
-    const have = new Set(pvs.filter((pv) => !pv.spec.claimRef).map((pv) => pv.metadata.name));
-    const docs: any[] = [];
-    for (let i = 1; i <= count; i++) {
-        const name = `bench-pv-${String(i).padStart(3, "0")}`;
-        if (have.has(name)) {
-            continue;
+export function ensurePvPool(count: number, available: number) {
+    const list = () => JSON.parse(kubectl(["get", "pv", "-l", `${POOL_LABEL}=true`, "-o", "json"]).output).items as any[];
+    const recycle = () => {
+        const pvs = list();
+        const released = pvs.filter((pv) => pv.status?.phase === "Released" || pv.status?.phase === "Failed").map((pv) => pv.metadata.name);
+        if (released.length > 0) {
+            kubectl(["delete", "pv", ...released, "--wait=true", "--timeout=120s"]);
         }
-        docs.push({
-            apiVersion: "v1",
-            kind: "PersistentVolume",
-            metadata: { name, labels: { [POOL_LABEL]: "true" } },
-            spec: {
-                storageClassName: "standard",
-                capacity: { storage: "10Gi" },
-                accessModes: ["ReadWriteOnce"],
-                persistentVolumeReclaimPolicy: "Retain",
-                hostPath: { path: `/nonexistent/bench/${name}`, type: "DirectoryOrCreate" },
-            },
-        });
-    }
-    if (docs.length > 0) {
-        kubectl(["create", "-f", "-"], { input: docs.map((d) => yaml.dump(d)).join("---\n") });
-    }
+        const have = new Set(pvs.filter((pv) => !released.includes(pv.metadata.name)).map((pv) => pv.metadata.name));
+        const docs: any[] = [];
+        for (let i = 1; i <= count; i++) {
+            const name = `bench-pv-${String(i).padStart(3, "0")}`;
+            if (!have.has(name)) {
+                docs.push({
+                    apiVersion: "v1",
+                    kind: "PersistentVolume",
+                    metadata: { name, labels: { [POOL_LABEL]: "true" } },
+                    spec: {
+                        storageClassName: "standard",
+                        capacity: { storage: "10Gi" },
+                        accessModes: ["ReadWriteOnce"],
+                        persistentVolumeReclaimPolicy: "Retain",
+                        hostPath: { path: `/nonexistent/bench/${name}`, type: "DirectoryOrCreate" },
+                    },
+                });
+            }
+        }
+        if (docs.length > 0) {
+            kubectl(["create", "-f", "-"], { input: docs.map((d) => yaml.dump(d)).join("---\n") });
+        }
+        return list().filter((pv) => !pv.spec.claimRef && (pv.status?.phase ?? "Available") === "Available").length;
+    };
+    waitFor(`${available} Available PVs in the benchmark's pool`, () => recycle() >= available, 600000, 2000);
 }
 
 /** Total of the API server's apiserver_request_total counters (every client, every verb). */
@@ -314,7 +329,32 @@ export interface PulumiVariant {
     precompiled?: boolean;
     /** `up`/`destroy` with --skip-preview (one program run instead of two). */
     skipPreview?: boolean;
+    /** Source edits applied to the workspace copy only: a measured stand-in for a program change. */
+    patches?: SourcePatch[];
 }
+
+export interface SourcePatch { file: string; from: string; to: string }
+
+/**
+ * The recommended program change, applied to the benchmark's workspace copy only: every object
+ * the program deletes (ServiceAccount, Services, PDB, NetworkPolicy: components/manifests.ts's
+ * metadata(); the admin-token Secret: components/appResources.ts) deleted with background
+ * propagation — `kubectl delete`'s and Helm's default — instead of the provider's default,
+ * foreground (the provider then waits until the garbage collector has finished each object). The
+ * StatefulSet keeps its own annotation (orphan), which is spread after this default.
+ */
+export const BACKGROUND_DELETION_PATCHES: SourcePatch[] = [
+    {
+        file: "components/manifests.ts",
+        from: "return { name, namespace, labels: commonLabels(app), ...(annotations ? { annotations } : {}) };",
+        to: `return { name, namespace, labels: commonLabels(app), annotations: { "pulumi.com/deletionPropagationPolicy": "background", ...(annotations ?? {}) } };`,
+    },
+    {
+        file: "components/appResources.ts",
+        from: "metadata: { name: app.name, namespace, labels: commonLabels(app) },",
+        to: `metadata: { name: app.name, namespace, labels: commonLabels(app), annotations: { "pulumi.com/deletionPropagationPolicy": "background" } },`,
+    },
+];
 
 /** The program itself, in a workspace of its own (cluster/workspace.ts), file backend. */
 export class PulumiTool implements Tool {
@@ -341,6 +381,14 @@ export class PulumiTool implements Tool {
         this.backend = path.join(workDir, `${this.name}-state`);
         fs.mkdirSync(this.backend, { recursive: true });
         prepareWorkspace(this.dir, "copy");
+        for (const p of this.variant.patches ?? []) {
+            const file = path.join(this.dir, p.file);
+            const text = fs.readFileSync(file, "utf8");
+            if (!text.includes(p.from)) {
+                throw new Error(`${this.name}: the benchmark's patch no longer applies to ${p.file} (expected: ${p.from})`);
+            }
+            fs.writeFileSync(file, text.replace(p.from, p.to));
+        }
         if (this.variant.precompiled) {
             precompile(this.dir);
         }
@@ -365,6 +413,16 @@ export class PulumiTool implements Tool {
         return this.pulumi(["preview", "--expect-no-changes"]);
     }
 
+    /**
+     * The same preview started as a background job of a non-interactive bash (`pulumi ... &`),
+     * which starts it with SIGINT ignored, optionally with SIGINT reset first (`trap - INT`).
+     */
+    noChangeBackgrounded(config: Config, resetSigint: boolean): Run {
+        writeStackConfig(this.dir, this.stack, config);
+        const cmd = "pulumi preview --expect-no-changes --stack bench --non-interactive";
+        return run("bash", ["-c", `cd "$1" && ${resetSigint ? `(trap - INT; exec ${cmd})` : cmd} & wait $!`, "bash", this.dir], { env: this.env() });
+    }
+
     destroy(): Run {
         return this.pulumi(["destroy", "--yes", "--run-program", ...(this.variant.skipPreview ? ["--skip-preview"] : [])]);
     }
@@ -381,7 +439,14 @@ export class PulumiTool implements Tool {
  * loads plain JS; ts-node is still registered by the host, but has nothing to compile.
  */
 export function precompile(dir: string) {
-    must(path.join(PROJECT_DIR, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json", "--outDir", ".", "--sourceMap", "false", "--noEmit", "false"], { cwd: dir });
+    // The project's compiler options; emitted beside the sources (outDir "."), from the entry point.
+    fs.writeFileSync(path.join(dir, "tsconfig.build.json"), JSON.stringify({
+        extends: "./tsconfig.json",
+        compilerOptions: { outDir: ".", sourceMap: false },
+        files: ["index.ts"],
+        include: [],
+    }));
+    must(path.join(PROJECT_DIR, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json"], { cwd: dir });
     const file = path.join(dir, "Pulumi.yaml");
     const project = yaml.load(fs.readFileSync(file, "utf8")) as any;
     project.main = "index.js";

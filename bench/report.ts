@@ -143,6 +143,13 @@ export function writeReport(dir: string) {
                 return s && base && s.n && base.n ? `${cell(s)}, ${(s.median - base.median >= 0 ? "+" : "")}${(s.median - base.median).toFixed(2)} s, ${ratio(s, h)} Helm` : cell(s);
             }).join(" | ")} | ${cell(h)} |`);
         }
+        for (const op of ["preview (bash &)", "preview (bash &, trap - INT)"]) {
+            const b = stat("dev", "pulumi-raw", op);
+            if (b) {
+                const base = stat("dev", "pulumi-raw", "preview");
+                out.push(`| no-change preview started as \`${op === "preview (bash &)" ? "pulumi preview &" : "(trap - INT; exec pulumi preview) &"}\` from bash | ${cell(b)}${b.n && base?.n ? `, ${(b.median - base.median >= 0 ? "+" : "")}${(b.median - base.median).toFixed(2)} s vs the same preview started directly` : ""} | ${levers.map(() => "").join(" | ")} | |`);
+            }
+        }
         out.push("");
     }
 
