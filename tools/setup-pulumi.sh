@@ -110,10 +110,11 @@ build_cli() {
 build_langhost() {
   local v
   v="$(mod_version pulumi-language-nodejs github.com/pulumi/pulumi/sdk/v3)"
-  log "building pulumi-language-nodejs from github.com/pulumi/pulumi/sdk/v3@$v (see tools/go/pulumi-language-nodejs/README.md)"
+  [[ "$v" == "v$PULUMI_VERSION" ]] ||
+    die "tools/go/pulumi-language-nodejs/go.mod builds against sdk/v3 $v but versions.env pins PULUMI_VERSION=$PULUMI_VERSION"
+  log "building pulumi-language-nodejs: our own host (tools/go/pulumi-language-nodejs/main.go) on github.com/pulumi/pulumi/sdk/v3@$v"
   gobuild "$GO_WRAPPERS/pulumi-language-nodejs" "$TOOLS_BIN/pulumi-language-nodejs.new" \
-    "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" \
-    github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+    "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" .
   mv -f "$TOOLS_BIN/pulumi-language-nodejs.new" "$TOOLS_BIN/pulumi-language-nodejs"
 }
 
