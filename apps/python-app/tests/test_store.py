@@ -154,6 +154,21 @@ def test_concurrent_increments_share_one_commit(data_dir):
     assert len(tmp_files(data_dir)) == 1
 
 
+def gather_one_batch(store, n, visit):
+    """Starts n threads running visit() while the commit slot is held (as if a previous batch
+    were still writing), waits until all n wait in one batch, then lets that batch commit."""
+    with store._commit_slot:
+        threads = [threading.Thread(target=visit) for _ in range(n)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while (store._batch is None or store._batch.size < n) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert store._batch.size == n
+    for t in threads:
+        t.join(10)
+
+
 def test_a_failed_batch_fails_every_member_and_the_next_one_works(data_dir):
     store = VisitStore(str(data_dir))
     (data_dir / "visits").write_text("bad")
@@ -165,14 +180,7 @@ def test_a_failed_batch_fails_every_member_and_the_next_one_works(data_dir):
         except CorruptVisitsFile as exc:
             errors.append(exc)
 
-    with store._commit_slot:
-        threads = [threading.Thread(target=visit) for _ in range(5)]
-        for t in threads:
-            t.start()
-        while store._batch is None or store._batch.size < 5:
-            time.sleep(0.005)
-    for t in threads:
-        t.join(10)
+    gather_one_batch(store, 5, visit)
     assert len(errors) == 5
     assert (data_dir / "visits").read_text() == "bad"
     assert store.reset() is None
@@ -190,14 +198,7 @@ def test_max_visits_only_the_overflowing_members_fail(data_dir):
         except CorruptVisitsFile as exc:
             errors.append(exc)
 
-    with store._commit_slot:
-        threads = [threading.Thread(target=visit) for _ in range(4)]
-        for t in threads:
-            t.start()
-        while store._batch is None or store._batch.size < 4:
-            time.sleep(0.005)
-    for t in threads:
-        t.join(10)
+    gather_one_batch(store, 4, visit)
     assert sorted(results) == [MAX_VISITS - 1, MAX_VISITS]
     assert len(errors) == 2 and all("exceed the maximum" in e.problem for e in errors)
     assert store.read() == MAX_VISITS
