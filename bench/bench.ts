@@ -34,6 +34,11 @@ export interface Sample {
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const WORKLOADS = (process.env.BENCH_WORKLOADS ?? "dev,1,5,20").split(",").map((s) => s.trim()).filter(Boolean);
+/** Fewer repetitions for some workloads, e.g. "20=3" (the others get BENCH_REPS). */
+const REPS_BY_WORKLOAD: Record<string, number> = Object.fromEntries(
+    (process.env.BENCH_REPS_BY_WORKLOAD ?? "").split(",").filter((s) => s.includes("=")).map((s) => s.split("=").map((x) => x.trim())).map(([w, n]) => [w, Number(n)]),
+);
+const repsOf = (w: string) => REPS_BY_WORKLOAD[w] ?? REPS;
 const LEVERS = (process.env.BENCH_LEVERS ?? "1") === "1";
 const OUT_DIR = path.resolve(PROJECT_DIR, process.env.BENCH_OUT ?? "docs/bench");
 const TO_IMAGE_TAG = "0.2.0";
@@ -131,10 +136,8 @@ function main() {
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-bench-"));
     log(`work dir ${workDir}; reps ${REPS}; workloads ${WORKLOADS.join(",")}; levers ${LEVERS}`);
     const maxApps = Math.max(...WORKLOADS.map((w) => Object.keys(workloadApps(w)).length));
-    // Room for a sequence's PVCs while up to two earlier namespaces are still being deleted.
     const pvcsPerSequence = maxApps * SCALED_REPLICAS;
-    const poolSize = 3 * pvcsPerSequence + 10;
-    ensurePvPool(poolSize, pvcsPerSequence);
+    ensurePvPool(pvcsPerSequence);
 
     // The idle request rate of the control plane (leases, kwok heartbeats), subtracted per operation.
     const idle0 = apiRequests().total;
@@ -151,6 +154,7 @@ function main() {
         machine: machine(),
         git,
         reps: REPS,
+        repsByWorkload: Object.fromEntries(WORKLOADS.map((w) => [w, repsOf(w)])),
         workloads: WORKLOADS,
         scaledReplicas: SCALED_REPLICAS,
         toImageTag: TO_IMAGE_TAG,
@@ -192,7 +196,7 @@ function main() {
         log(`rep ${s.rep} ${s.workload.padStart(3)} ${s.tool.padEnd(28)} ${s.op.padEnd(9)} ${s.ok ? `${s.seconds.toFixed(2)}s` : `FAILED ${s.error?.split("\n")[0]}`}${s.requests !== undefined ? ` ${s.requests} req` : ""} (load ${s.load1.toFixed(1)})`);
     };
 
-    for (let rep = 1; rep <= REPS; rep++) {
+    for (let rep = 1; rep <= Math.max(...WORKLOADS.map(repsOf)); rep++) {
         // The floor, each way of starting it.
         const floors: [string, () => Run][] = [
             ["pulumi-empty", () => empty.preview()],
@@ -204,6 +208,9 @@ function main() {
             record({ rep, workload: "-", tool: name, op: "preview", seconds: r.seconds, ok: r.status === 0, load1, error: r.status === 0 ? undefined : r.output.slice(-2000) });
         }
         for (const w of WORKLOADS) {
+            if (rep > repsOf(w)) {
+                continue;
+            }
             const set = toolSets.get(w)!;
             // Interleaved: every tool once per repetition, the order rotated each repetition.
             const order = set.map((_, i) => set[(i + rep - 1) % set.length]);
@@ -212,7 +219,7 @@ function main() {
                     ["up", configFor(w, tool.name, method, "base", rep), (c) => tool.apply(c)],
                     ["preview", configFor(w, tool.name, method, "base", rep), (c) => tool.noChange(c)],
                     // The ~5 s exit wait: the same preview started as `pulumi ... &` from bash.
-                    ...(LEVERS && w === "dev" && tool.name === "pulumi-raw" ? [
+                    ...(LEVERS && w === "dev" && (tool.name === "pulumi-raw" || tool.name === `pulumi-raw+${process.env.BENCH_COMPARE_HOST_LABEL ?? "other-host"}`) ? [
                         ["preview (bash &)", configFor(w, tool.name, method, "base", rep), (c: Config) => (tool as PulumiTool).noChangeBackgrounded(c, false)],
                         ["preview (bash &, trap - INT)", configFor(w, tool.name, method, "base", rep), (c: Config) => (tool as PulumiTool).noChangeBackgrounded(c, true)],
                     ] as [string, Config, (c: Config) => Run][] : []),
@@ -235,13 +242,16 @@ function main() {
                         verify(config, op);
                     }
                     // Back to empty, untimed: the PVCs (kept by every tool, as by the program) are deleted.
+                    const t = Date.now();
                     emptyNamespace(ns);
+                    ensurePvPool(pvcsPerSequence);
+                    log(`cleanup of ${ns}: ${((Date.now() - t) / 1000).toFixed(1)}s`);
                 } catch (e) {
                     log(`${tool.name} on ${w}: ${(e as Error).message.split("\n").slice(0, 3).join(" | ")}; resetting`);
                     tool.reset();
                     deleteNamespace(ns, true);
+                    ensurePvPool(pvcsPerSequence);
                 }
-                ensurePvPool(poolSize, pvcsPerSequence);
             }
             save();
         }

@@ -81,47 +81,41 @@ export function emptyNamespace(ns: string) {
 }
 
 export const POOL_LABEL = "stateful-apps.bench/pool";
+let pvGeneration = 0;
 
 /**
  * The benchmark's own PersistentVolumes on the kwok-only cluster (cluster.sh up runs with
  * E2E_PV_COUNT=0): nothing mounts them, they only let the StatefulSets' PVCs bind so that pods
- * are scheduled and become Ready. Released PVs (their PVC deleted with its namespace) are deleted
- * and created again (two requests in all) instead of one patch each. Waits until `available` PVs
- * are Available: namespaces of earlier sequences are deleted in the background.
+ * are scheduled and become Ready. Instead of recycling a Released PV (one patch each, then waiting
+ * for it), it is deleted without waiting and fresh ones are created under new names, in one request.
  */
-export function ensurePvPool(count: number, available: number) {
-    const list = () => JSON.parse(kubectl(["get", "pv", "-l", `${POOL_LABEL}=true`, "-o", "json"]).output).items as any[];
-    const recycle = () => {
-        const pvs = list();
-        const released = pvs.filter((pv) => pv.status?.phase === "Released" || pv.status?.phase === "Failed").map((pv) => pv.metadata.name);
-        if (released.length > 0) {
-            kubectl(["delete", "pv", ...released, "--wait=true", "--timeout=120s"]);
-        }
-        const have = new Set(pvs.filter((pv) => !released.includes(pv.metadata.name)).map((pv) => pv.metadata.name));
-        const docs: any[] = [];
-        for (let i = 1; i <= count; i++) {
-            const name = `bench-pv-${String(i).padStart(3, "0")}`;
-            if (!have.has(name)) {
-                docs.push({
-                    apiVersion: "v1",
-                    kind: "PersistentVolume",
-                    metadata: { name, labels: { [POOL_LABEL]: "true" } },
-                    spec: {
-                        storageClassName: "standard",
-                        capacity: { storage: "10Gi" },
-                        accessModes: ["ReadWriteOnce"],
-                        persistentVolumeReclaimPolicy: "Retain",
-                        hostPath: { path: `/nonexistent/bench/${name}`, type: "DirectoryOrCreate" },
-                    },
-                });
-            }
-        }
-        if (docs.length > 0) {
-            kubectl(["create", "-f", "-"], { input: docs.map((d) => yaml.dump(d)).join("---\n") });
-        }
-        return list().filter((pv) => !pv.spec.claimRef && (pv.status?.phase ?? "Available") === "Available").length;
-    };
-    waitFor(`${available} Available PVs in the benchmark's pool`, () => recycle() >= available, 600000, 2000);
+export function ensurePvPool(available: number) {
+    const pvs = JSON.parse(kubectl(["get", "pv", "-l", `${POOL_LABEL}=true`, "-o", "json"]).output).items as any[];
+    const released = pvs.filter((pv) => ["Released", "Failed"].includes(pv.status?.phase) && !pv.metadata.deletionTimestamp).map((pv) => pv.metadata.name);
+    if (released.length > 0) {
+        kubectl(["delete", "pv", ...released, "--wait=false"]);
+    }
+    const free = pvs.filter((pv) => !pv.spec.claimRef && !pv.metadata.deletionTimestamp).length;
+    const docs: any[] = [];
+    pvGeneration++;
+    for (let i = free; i < available; i++) {
+        const name = `bench-pv-${process.pid}-${pvGeneration}-${i}`;
+        docs.push({
+            apiVersion: "v1",
+            kind: "PersistentVolume",
+            metadata: { name, labels: { [POOL_LABEL]: "true" } },
+            spec: {
+                storageClassName: "standard",
+                capacity: { storage: "10Gi" },
+                accessModes: ["ReadWriteOnce"],
+                persistentVolumeReclaimPolicy: "Retain",
+                hostPath: { path: `/nonexistent/bench/${name}`, type: "DirectoryOrCreate" },
+            },
+        });
+    }
+    if (docs.length > 0) {
+        kubectl(["create", "-f", "-"], { input: docs.map((d) => yaml.dump(d)).join("---\n") });
+    }
 }
 
 /** Total of the API server's apiserver_request_total counters (every client, every verb). */

@@ -60,6 +60,15 @@ export function writeReport(dir: string) {
     out.push(`Tools: ${meta.versions.pulumi} (CLI; language host built from sdk v3.68.0, see tools/go/pulumi-language-nodejs), ${meta.versions.helm}, kubectl ${meta.versions.kubectl}; cluster ${meta.versions.server}, ` +
         `kwok-only (simulated nodes: pods become Ready without containers — this measures the tools, not the pods). ${meta.reps} interleaved repetitions (every tool once per repetition, order rotated); **median** (min–max).`);
     out.push("");
+    if (meta.languageHost) {
+        const end = meta.languageHostEnd;
+        out.push(`Language host on PATH: \`${meta.languageHost.path}\` (sha256 ${meta.languageHost.sha256}…, built ${meta.languageHost.mtime.slice(0, 16).replace("T", " ")})${end && end.sha256 !== meta.languageHost.sha256 ? ` — **replaced during the run** (at the end: sha256 ${end.sha256}…, built ${end.mtime.slice(0, 16).replace("T", " ")})` : ", the same at the end of the run"}.`);
+        out.push("");
+    }
+    if (meta.repsByWorkload && Object.values(meta.repsByWorkload).some((n: any) => n !== meta.reps)) {
+        out.push(`Repetitions per workload: ${Object.entries(meta.repsByWorkload).map(([w, n]) => `${w}: ${n}`).join(", ")}.`);
+        out.push("");
+    }
     out.push("![median seconds per operation, log scale](bench.svg)");
     out.push("");
     out.push("What each tool does (same objects: the chart's rendering is what the program declares, `npm run test:chart`):");
@@ -132,6 +141,10 @@ export function writeReport(dir: string) {
         out.push("- `+transpile-only`: `PULUMI_NODEJS_TRANSPILE_ONLY=true` in the environment (honoured by @pulumi/pulumi's run script whatever the language host; ts-node then skips type-checking).");
         out.push("- `+js`: the program compiled to JS with `tsc` beside its sources in the workspace and `main: index.js` in Pulumi.yaml (the host still registers ts-node, which has nothing to compile).");
         out.push("- `+js+skip-preview`: as `+js`, and `pulumi up`/`destroy` with `--skip-preview` (the program runs once instead of twice).");
+        out.push("- `+bg-delete`: the program changed (in the benchmark's workspace copy only) so that every object it deletes except the StatefulSet carries `pulumi.com/deletionPropagationPolicy: background` (components/manifests.ts `metadata()`, the Secret in components/appResources.ts); the provider's default is foreground: it then waits, per object, until the garbage collector has finished it.");
+        if (meta.compareHost) {
+            out.push(`- \`+${meta.compareHost.label}\`: the CLI with another language host first on PATH (${meta.compareHost.path}, sha256 ${meta.compareHost.sha256}…; see bench/build-host-v3.68.sh).`);
+        }
         out.push("");
         out.push(`| operation | Pulumi raw | ${levers.map((l) => `\`${l.replace("pulumi-raw", "")}\``).join(" | ")} | Helm |`);
         out.push(`|---|---|${levers.map(() => "---").join("|")}|---|`);
@@ -144,10 +157,13 @@ export function writeReport(dir: string) {
             }).join(" | ")} | ${cell(h)} |`);
         }
         for (const op of ["preview (bash &)", "preview (bash &, trap - INT)"]) {
-            const b = stat("dev", "pulumi-raw", op);
-            if (b) {
-                const base = stat("dev", "pulumi-raw", "preview");
-                out.push(`| no-change preview started as \`${op === "preview (bash &)" ? "pulumi preview &" : "(trap - INT; exec pulumi preview) &"}\` from bash | ${cell(b)}${b.n && base?.n ? `, ${(b.median - base.median >= 0 ? "+" : "")}${(b.median - base.median).toFixed(2)} s vs the same preview started directly` : ""} | ${levers.map(() => "").join(" | ")} | |`);
+            const row = ["pulumi-raw", ...levers].map((t) => {
+                const b = stat("dev", t, op);
+                const base = stat("dev", t, "preview");
+                return b ? `${cell(b)}${b.n && base?.n ? `, ${(b.median - base.median >= 0 ? "+" : "")}${(b.median - base.median).toFixed(2)} s vs started directly` : ""}` : "";
+            });
+            if (row.some((c) => c)) {
+                out.push(`| no-change preview started as \`${op === "preview (bash &)" ? "pulumi preview &" : "(trap - INT; exec pulumi preview) &"}\` from a non-interactive bash | ${row.join(" | ")} | |`);
             }
         }
         out.push("");
