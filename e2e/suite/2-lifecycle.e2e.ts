@@ -83,7 +83,7 @@ describe("running dev stack (raw)", function () {
         const summary = stack.previewSummary("lifecycle-resize-summary")[APP];
         assert.strictEqual(summary.workload, "replaced");
         assert.strictEqual(summary.podRestarts, "none");
-        assert.deepStrictEqual(summary.pvcs.resized.map((r) => r.name), [`data-${APP}-0`, `data-${APP}-1`]);
+        assert.deepStrictEqual(summary.pvcs.resized.map((r) => r.name).sort(), [`data-${APP}-0`, `data-${APP}-1`]);
         stack.up("lifecycle-resize-up");
 
         const live = kubectlJson(["get", "statefulset", APP, "-n", NS]);

@@ -53,7 +53,7 @@ describe("prod stack (raw)", function () {
         const comment = stack.previewSummary("prod-preview-replicas-summary")[APP];
         assert.strictEqual(comment.workload, "updated");
         assert.strictEqual(comment.podRestarts, "none");
-        assert.deepStrictEqual(comment.pvcs.created, ["data-python-app-3", "data-python-app-4"]);
+        assert.deepStrictEqual([...comment.pvcs.created].sort(), ["data-python-app-3", "data-python-app-4"]);
         stack.writeConfig(config); // back to 3: the PR is only previewed
     });
 
