@@ -104,30 +104,12 @@ export class VisitStore {
     this.file = path.join(this.dataDir, VISITS_FILE);
   }
 
-  /** Current count; 0 if the file does not exist yet. */
+  /**
+   * Current count; 0 if the file does not exist yet. Read synchronously, as inside a commit:
+   * the file is at most MAX_FILE_BYTES, a single read from the page cache.
+   */
   async read() {
-    let fh;
-    try {
-      fh = await open(this.file, 'r');
-    } catch (err) {
-      if (err.code === 'ENOENT') return 0;
-      throw err;
-    }
-    try {
-      const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
-      let length = 0;
-      while (length < buf.length) {
-        const { bytesRead } = await fh.read(buf, length, buf.length - length, null);
-        if (bytesRead === 0) break;
-        length += bytesRead;
-      }
-      if (length > MAX_FILE_BYTES) {
-        throw new CorruptVisitsFile(this.file, `file is larger than ${MAX_FILE_BYTES} bytes`);
-      }
-      return parseCount(buf.subarray(0, length), this.file);
-    } finally {
-      await fh.close();
-    }
+    return this.#readSync();
   }
 
   /** Run fn() after every previously queued fn() has settled. */
@@ -220,7 +202,7 @@ export class VisitStore {
     }
   }
 
-  /** The count, as read() does, synchronously (inside a commit). */
+  /** The count in the file (used by read() and inside a commit). */
   #readSync() {
     let fd;
     try {
