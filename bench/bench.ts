@@ -165,6 +165,9 @@ function main() {
             kubectl: run("kubectl", ["version", "--client", "-o", "json"]).output.match(/"gitVersion":\s*"([^"]+)"/)?.[1] ?? "",
             server: run("kubectl", ["version", "-o", "json"]).output.match(/"serverVersion"[\s\S]*?"gitVersion":\s*"([^"]+)"/)?.[1] ?? "",
         },
+        /** How the backgrounded previews are started (bench/lib.ts noChangeBackgrounded). */
+        backgroundedForm: "simple-command",
+        ops: process.env.BENCH_OPS ?? "all",
         languageHost: hostIdentity(),
         compareHost: process.env.BENCH_COMPARE_HOST_DIR ? { label: process.env.BENCH_COMPARE_HOST_LABEL ?? "other-host", ...hostIdentity(path.join(process.env.BENCH_COMPARE_HOST_DIR, "pulumi-language-nodejs")) } : undefined,
         languageHostEnd: undefined as ReturnType<typeof hostIdentity> | undefined,
@@ -181,7 +184,8 @@ function main() {
     // Per workload, each tool has its own workspace (set up once, untimed).
     const toolSets = new Map<string, ReturnType<typeof makeTools>>();
     for (const w of WORKLOADS) {
-        const set = makeTools().filter((t) => w === "dev" || !t.leverOnly);
+        // The levers run on the dev workload only, unless BENCH_TOOLS names them.
+        const set = makeTools().filter((t) => w === "dev" || !t.leverOnly || process.env.BENCH_TOOLS);
         for (const t of set) {
             t.tool.setup(path.join(workDir, `w-${w}`));
         }
@@ -227,6 +231,11 @@ function main() {
                     ["image", configFor(w, tool.name, method, "image", rep), (c) => tool.apply(c)],
                     ["destroy", configFor(w, tool.name, method, "image", rep), (c) => tool.destroy(c)],
                 ];
+                // BENCH_OPS: only these operations (up and destroy always run: each sequence starts from empty and ends empty).
+                const only = process.env.BENCH_OPS?.split(",").map((x) => x.trim());
+                if (only) {
+                    stages.splice(0, stages.length, ...stages.filter(([op]) => op === "up" || op === "destroy" || only.includes(op)));
+                }
                 const ns = stages[0][1]["stateful-apps:namespace"];
                 try {
                     for (const [op, config, fn] of stages) {

@@ -413,8 +413,10 @@ export class PulumiTool implements Tool {
      */
     noChangeBackgrounded(config: Config, resetSigint: boolean): Run {
         writeStackConfig(this.dir, this.stack, config);
+        // The simple command itself is the background job (no `cd && ...`: an asynchronous *list*
+        // runs in a subshell, whose children do not inherit the ignored SIGINT).
         const cmd = "pulumi preview --expect-no-changes --stack bench --non-interactive";
-        return run("bash", ["-c", `cd "$1" && ${resetSigint ? `(trap - INT; exec ${cmd})` : cmd} & wait $!`, "bash", this.dir], { env: this.env() });
+        return run("bash", ["-c", `${resetSigint ? `(trap - INT; exec ${cmd})` : cmd} & wait $!`], { cwd: this.dir, env: this.env() });
     }
 
     destroy(): Run {
