@@ -54,7 +54,7 @@ export function writeReport(dir: string) {
         `Machine: ${meta.machine.nproc} CPUs (${meta.machine.cpu}), ${meta.machine.memoryGiB} GiB memory, kernel ${meta.machine.kernel}, Node ${meta.machine.node}. ` +
         `Commit \`${meta.git.commit.slice(0, 12)}\` (${meta.git.subject})${meta.git.programFilesDirty.length ? `; the working tree had uncommitted changes in program files (measured as they were): ${meta.git.programFilesDirty.map((l: string) => `\`${l.trim()}\``).join(", ")}` : ""}.`);
     out.push("");
-    out.push(`Load average (1 min) during the run: start ${meta.loadStart[0].toFixed(2)}, at each operation median ${median(loads).toFixed(2)} (min ${Math.min(...loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}), end ${(meta.loadEnd[0] ?? NaN).toFixed(2)}. ` +
+    out.push(`Load average (1 min) during the run: start ${meta.loadStart[0].toFixed(2)}, at each operation median ${median(loads).toFixed(2)} (min ${Math.min(...loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}), end ${meta.loadEnd?.length ? meta.loadEnd[0].toFixed(2) : "–"}. ` +
         "The machine is shared with builds and end-to-end runs: absolute times vary with the load; the ratios, measured in the same interleaved repetitions, much less.");
     out.push("");
     out.push(`Tools: Pulumi CLI ${meta.versions.pulumi} (language host: below), ${meta.versions.helm}, kubectl ${meta.versions.kubectl}; cluster ${meta.versions.server}, ` +
@@ -62,11 +62,14 @@ export function writeReport(dir: string) {
     out.push("");
     if (meta.languageHost) {
         const end = meta.languageHostEnd;
-        out.push(`Language host on PATH: \`${meta.languageHost.path}\` (sha256 ${meta.languageHost.sha256}…, built ${meta.languageHost.mtime.slice(0, 16).replace("T", " ")})${end && end.sha256 !== meta.languageHost.sha256 ? ` — **replaced during the run** (at the end: sha256 ${end.sha256}…, built ${end.mtime.slice(0, 16).replace("T", " ")})` : ", the same at the end of the run"}.`);
+        out.push(`Language host on PATH: \`${meta.languageHost.path}\` (sha256 ${meta.languageHost.sha256}…, built ${meta.languageHost.mtime.slice(0, 16).replace("T", " ")})${!end ? " (not re-checked: the run was stopped)" : end.sha256 !== meta.languageHost.sha256 ? ` — **replaced during the run** (at the end: sha256 ${end.sha256}…, built ${end.mtime.slice(0, 16).replace("T", " ")})` : ", the same at the end of the run"}.`);
         out.push("");
     }
-    if (meta.repsByWorkload && Object.values(meta.repsByWorkload).some((n: any) => n !== meta.reps)) {
-        out.push(`Repetitions per workload: ${Object.entries(meta.repsByWorkload).map(([w, n]) => `${w}: ${n}`).join(", ")}.`);
+    // Repetitions actually measured (a run stopped early has fewer than planned).
+    const done = Object.fromEntries(workloads.map((w) => [w, Math.max(0, ...S.filter((x) => x.workload === w).map((x) => x.rep))]));
+    if (Object.values(done).some((n) => n !== meta.reps) || !meta.finished) {
+        out.push(`Repetitions measured per workload: ${Object.entries(done).map(([w, n]) => `${w}: ${n}`).join(", ")}` +
+            `${meta.finished ? "" : ` (planned: ${Object.entries(meta.repsByWorkload ?? {}).map(([w, n]) => `${w}: ${n}`).join(", ") || meta.reps}; the run was stopped after the last complete workload to fit its time window)`}.`);
         out.push("");
     }
     out.push("![median seconds per operation, log scale](bench.svg)");
@@ -164,7 +167,7 @@ export function writeReport(dir: string) {
         // those rows did not measure the exit wait.
         const validBackgrounded = meta.backgroundedForm === "simple-command";
         if (!validBackgrounded && S.some((x) => x.op.startsWith("preview (bash &"))) {
-            out.push(`| (backgrounded previews of this run left out: they were started as \`cd DIR && pulumi preview &\`, whose subshell does not pass the ignored SIGINT on; see exit-wait/) | ${["pulumi-raw", ...levers].map(() => "").join(" | ")} | |`);
+            out.push(`| (backgrounded previews of this run left out: they were started as \`cd DIR && pulumi preview &\`, whose subshell does not pass the ignored SIGINT on; see exit-wait.md) | ${["pulumi-raw", ...levers].map(() => "").join(" | ")} | |`);
         }
         for (const op of validBackgrounded ? ["preview (bash &)", "preview (bash &, trap - INT)"] : []) {
             const row = ["pulumi-raw", ...levers].map((t) => {
@@ -234,6 +237,10 @@ export function writeReport(dir: string) {
             out.push(`| ${k} | ${MAIN_TOOLS.map((t) => bd(t)?.[k] ?? 0).join(" | ")} |`);
         }
         out.push("");
+    }
+    // Notes written by whoever ran it (what else ran on the machine, why it was stopped).
+    if (fs.existsSync(path.join(dir, "notes.md"))) {
+        out.push("## Notes on this run", "", fs.readFileSync(path.join(dir, "notes.md"), "utf8").trim(), "");
     }
     out.push("Re-run: `npm run bench` (BENCH_REPS, BENCH_WORKLOADS, BENCH_LEVERS, BENCH_TOOLS: see bench/bench.sh); raw data: [results.json](results.json).");
     out.push("");
