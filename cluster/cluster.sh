@@ -37,7 +37,9 @@ CLUSTER_NAME="${E2E_CLUSTER_NAME:-stateful-apps-e2e}"
 KWOK_HOME="$STATEFUL_APPS_CACHE/kwok"
 export KWOK_WORKDIR="$KWOK_HOME" # kwokctl keeps clusters in $KWOK_WORKDIR/clusters/NAME
 CLUSTER_DIR="$KWOK_HOME/clusters/$CLUSTER_NAME"
-OWN_KUBECONFIG="$KWOK_HOME/kubeconfig"
+# The default cluster's kubeconfig keeps its well-known path; any other cluster gets its own, so a
+# second cluster (e.g. E2E_REAL_NODE=0 for a benchmark) never overwrites the first one's.
+if [[ "$CLUSTER_NAME" == stateful-apps-e2e ]]; then OWN_KUBECONFIG="$KWOK_HOME/kubeconfig"; else OWN_KUBECONFIG="$KWOK_HOME/kubeconfig-$CLUSTER_NAME"; fi
 REAL_NODE="${E2E_REAL_NODE:-1}"
 if [[ "$REAL_NODE" == 1 ]]; then NODE_COUNT="${E2E_NODE_COUNT:-0}"; else NODE_COUNT="${E2E_NODE_COUNT:-2}"; fi
 PV_COUNT="${E2E_PV_COUNT:-80}"
