@@ -251,22 +251,10 @@ class VisitStore:
                 os.unlink(tmp)
 
     def _replace(self, count: int) -> None:
-        """New temp file, fsync, rename over the visits file (reset). Caller holds
-        the lock. Durable only after the directory fsync that follows."""
-        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}.", suffix=TMP_SUFFIX,
-                                   dir=self.data_dir)
-        try:
-            try:
-                os.fchmod(fd, FILE_MODE)
-                os.write(fd, f"{count}\n".encode("ascii"))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        """New temp file, fsync, rename over the visits file (reset): the commit
+        path with a freshly prepared temp file. Caller holds the lock. Durable
+        only after the directory fsync that follows."""
+        self._replace_from(self._prepare(len(f"{count}\n")), count)
 
     def _fsync_dir(self) -> None:
         dfd = os.open(self.data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
