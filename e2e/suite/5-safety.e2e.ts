@@ -27,10 +27,16 @@ describe("safety (raw, real pods): secrets, replacement, retention, removal, des
     config["stateful-apps:namespace"] = NS;
     const secret = `pw-${crypto.randomBytes(12).toString("hex")}`;
     let stack: Stack;
+    const SECRET_KEY = "stateful-apps:secretEnv.python-app.DB_PASSWORD";
+    /** writeConfig replaces the whole config, so the secret is set again after it. */
+    const writeConfig = (c: Record<string, unknown>) => {
+        stack.writeConfig(c);
+        stack.setSecret(SECRET_KEY, secret);
+    };
 
     before(async () => {
         stack = new Stack("safety", config);
-        stack.setSecret("stateful-apps:secretEnv.python-app.DB_PASSWORD", secret);
+        stack.setSecret(SECRET_KEY, secret);
         stack.up("safety-up");
         stack.outputs();
         await eventually("2 ready python-app pods", () => readyPods(NS, APP).length === 2);
@@ -58,8 +64,7 @@ describe("safety (raw, real pods): secrets, replacement, retention, removal, des
         const before = { pods: uids(pods(NS, APP)), pvcs: uids(pvcs(NS, APP)), counts: counts(NS) };
         const changed = clone(config);
         changed["stateful-apps:apps"][APP].podManagementPolicy = "OrderedReady";
-        stack.writeConfig(changed);
-        stack.setSecret("stateful-apps:secretEnv.python-app.DB_PASSWORD", secret); // writeConfig replaced the config
+        writeConfig(changed);
         const summary = stack.previewSummary("safety-pmp-preview")[APP];
         assert.strictEqual(summary.workload, "replaced");
         assert.strictEqual(summary.podRestarts, "none");
@@ -77,13 +82,11 @@ describe("safety (raw, real pods): secrets, replacement, retention, removal, des
 
     it("retention whenScaled: Delete: scaling 2 → 1 deletes exactly the PVC of the removed ordinal", async () => {
         config["stateful-apps:apps"][APP].pvcRetentionPolicy = { whenDeleted: "Retain", whenScaled: "Delete" };
-        stack.writeConfig(config);
-        stack.setSecret("stateful-apps:secretEnv.python-app.DB_PASSWORD", secret);
+        writeConfig(config);
         stack.up("safety-retention-policy");
         const kept = pvcs(NS, APP)[0].metadata.uid;
         config["stateful-apps:apps"][APP].replicas = 1;
-        stack.writeConfig(config);
-        stack.setSecret("stateful-apps:secretEnv.python-app.DB_PASSWORD", secret);
+        writeConfig(config);
         stack.up("safety-scale-down-delete");
         await eventually(`data-${APP}-1 deleted`, () => !pvcs(NS, APP).some((c) => c.metadata.name === `data-${APP}-1`));
         assert.deepStrictEqual(pvcs(NS, APP).map((c) => c.metadata.uid), [kept]);
@@ -92,8 +95,7 @@ describe("safety (raw, real pods): secrets, replacement, retention, removal, des
     it("removing an app from the config: previewed as deleted; its pods are gone when up returns; its PVC stays", () => {
         const claim = pvcs(NS, "js-app")[0].metadata.uid;
         delete config["stateful-apps:apps"]["js-app"];
-        stack.writeConfig(config);
-        stack.setSecret("stateful-apps:secretEnv.python-app.DB_PASSWORD", secret);
+        writeConfig(config);
         const summary = stack.previewSummary("safety-remove-app-preview")["js-app"];
         assert.strictEqual(summary.workload, "deleted");
         assert.strictEqual(summary.podRestarts, "deleted");
