@@ -15,9 +15,8 @@
 #   kubectl                     the one on PATH is used; built from k8s.io/kubernetes (same
 #                               wrapper) only if there is none, or with BUILD_KUBECTL=1
 #
-# Idempotent: every tool has a stamp file recording what it was built from (version, wrapper
-# go.mod/go.sum, build flags). A tool whose binary and stamp are current is skipped, so a second
-# run takes about a second and never calls the go command.
+# Idempotent: every tool has a stamp (tools/lib.sh: what it was built from); a tool whose binaries
+# and stamp are current is skipped, so a second run takes about a second and never calls `go`.
 #
 # Usage: tools/setup-cluster-tools.sh [TOOL...]     (default: all; names as listed above,
 #                                                    "kubernetes" = the control-plane and node binaries;
@@ -29,42 +28,9 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
-GO_WRAPPERS="$TOOLS_DIR/go"
-STAMP_DIR="$TOOLS_BIN/.stamps"
-mkdir -p "$STAMP_DIR"
-# Leftovers of interrupted builds (go_build_into's temporary directories).
-find "$TOOLS_BIN" -maxdepth 1 -name '.build.*' -mmin +120 -exec rm -rf {} + 2>/dev/null || true
-
-# Bump when the way binaries are built changes, so caches built the old way are redone.
-BUILD_RECIPE=1
-
-export CGO_ENABLED=0
-case " ${GOFLAGS:-} " in *" -buildvcs=false "*) ;; *) export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false" ;; esac
+go_env
 
 # ---------------------------------------------------------------------------------------------
-# stamp helpers
-
-# stamp_value NAME WRAPPER_DIR EXTRA...: a string that changes whenever the tool must be rebuilt.
-stamp_value() {
-  local name=$1 dir=$2; shift 2
-  local sums=""
-  if [[ -n "$dir" ]]; then
-    sums=$(cat "$dir/go.mod" "$dir"/go.sum 2>/dev/null | sha256sum | cut -c1-16)
-  fi
-  printf 'recipe=%s tool=%s wrapper=%s %s\n' "$BUILD_RECIPE" "$name" "$sums" "$*"
-}
-
-# is_current NAME STAMP BINARY...: true if every binary exists and NAME's stamp equals STAMP.
-is_current() {
-  local name=$1 want=$2; shift 2
-  [[ "${FORCE:-0}" == 1 ]] && return 1
-  local b
-  for b in "$@"; do [[ -x "$TOOLS_BIN/$b" ]] || return 1; done
-  [[ -f "$STAMP_DIR/$name" && "$(cat "$STAMP_DIR/$name")" == "$want" ]]
-}
-
-write_stamp() { printf '%s\n' "$2" >"$STAMP_DIR/$1"; }
-
 # on_path_at_version NAME WANT ARGS...: true if a NAME outside $TOOLS_BIN is on PATH and the
 # output of `NAME ARGS...` contains WANT; then that one is used instead of building another.
 on_path_at_version() {
@@ -78,37 +44,6 @@ on_path_at_version() {
   log "$name: using $p from PATH ($line)"
 }
 
-require_go() {
-  command -v go >/dev/null 2>&1 || die "the go command is not on PATH; it is needed to build $1"
-}
-
-# go_build_into [--rename FROM=TO] WRAPPER_DIR LDFLAGS PKG...: builds the packages in one
-# `go build` (shared packages compile once) into a temporary directory, then moves the binaries
-# into $TOOLS_BIN so an interrupted build never leaves a half-written binary behind.
-go_build_into() {
-  local rename=""
-  if [[ "$1" == --rename ]]; then rename=$2; shift 2; fi
-  local dir=$1 ldflags=$2; shift 2
-  require_go "$*"
-  local out
-  out=$(mktemp -d "$TOOLS_BIN/.build.XXXXXX")
-  log "go build ($(basename "$dir")): $*"
-  # A cold module cache prints hundreds of "go: downloading" lines: only their number is shown.
-  if ! (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$out/" "$@" 2>&1) |
-    awk '/^go: downloading / { n++; next } { print } END { if (n) printf "(%d Go modules downloaded)\n", n }' >&2; then
-    rm -rf "$out"
-    die "go build failed in $dir for: $*"
-  fi
-  if [[ -n "$rename" ]]; then
-    mv "$out/${rename%%=*}" "$out/${rename#*=}" || { rm -rf "$out"; die "go build did not produce ${rename%%=*}"; }
-  fi
-  local f
-  for f in "$out"/*; do
-    mv -f "$f" "$TOOLS_BIN/"
-  done
-  rmdir "$out"
-}
-
 # ---------------------------------------------------------------------------------------------
 # etcd, built from go.etcd.io/etcd/server/v3 (tools/go/etcd pins the version).
 # Not Debian's etcd-server package (3.4.23): it lacks the watch-progress requests the API server
@@ -120,8 +55,8 @@ install_etcd() {
   v=$(awk '$1 == "require" && $2 == "go.etcd.io/etcd/server/v3" {print $3}' "$GO_WRAPPERS/etcd/go.mod")
   [[ "$v" == "v$ETCD_VERSION" ]] ||
     die "tools/go/etcd/go.mod requires go.etcd.io/etcd/server/v3 '$v', not v$ETCD_VERSION (versions.env)"
-  ld="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$v"
-  want=$(stamp_value etcd "$GO_WRAPPERS/etcd" "version=$v ldflags=$ld")
+  ld="-X go.etcd.io/etcd/api/v3/version.GitSHA=$v"
+  want=$(stamp_value etcd etcd "version=$v ldflags=$ld")
   if is_current etcd "$want" etcd; then
     log "etcd: up to date ($v)"
     return 0
@@ -140,7 +75,7 @@ install_etcd() {
 
 kube_ldflags() {
   # What hack/lib/version.sh sets; kwokctl reads `kube-apiserver --version` to pick its flags.
-  local v="v$KUBERNETES_VERSION" major minor ld="-s -w" p
+  local v="v$KUBERNETES_VERSION" major minor ld="" p
   major=${KUBERNETES_VERSION%%.*}
   minor=${KUBERNETES_VERSION#*.}; minor=${minor%%.*}
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -154,7 +89,7 @@ install_kubernetes() {
   local bins=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
   local ld want
   ld=$(kube_ldflags)
-  want=$(stamp_value kubernetes "$GO_WRAPPERS/kubernetes" "version=$KUBERNETES_VERSION ldflags=$ld")
+  want=$(stamp_value kubernetes kubernetes "version=$KUBERNETES_VERSION ldflags=$ld")
   if is_current kubernetes "$want" "${bins[@]}"; then
     log "kubernetes: up to date (${bins[*]} v$KUBERNETES_VERSION)"
     return 0
@@ -177,7 +112,7 @@ install_kubernetes() {
 install_kubectl() {
   local ld want
   ld=$(kube_ldflags)
-  want=$(stamp_value kubectl "$GO_WRAPPERS/kubernetes" "version=$KUBERNETES_VERSION ldflags=$ld")
+  want=$(stamp_value kubectl kubernetes "version=$KUBERNETES_VERSION ldflags=$ld")
   if is_current kubectl "$want" kubectl; then
     log "kubectl: up to date (v$KUBERNETES_VERSION in $TOOLS_BIN)"
     return 0
@@ -192,9 +127,9 @@ install_kubectl() {
 # ---------------------------------------------------------------------------------------------
 
 install_kwok() {
-  local ld="-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=v$KUBERNETES_VERSION"
+  local ld="-X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=v$KUBERNETES_VERSION"
   local want
-  want=$(stamp_value kwok "$GO_WRAPPERS/kwok" "version=$KWOK_VERSION ldflags=$ld")
+  want=$(stamp_value kwok kwok "version=$KWOK_VERSION ldflags=$ld")
   if is_current kwok "$want" kwok kwokctl; then
     log "kwok: up to date (kwok, kwokctl v$KWOK_VERSION)"
     return 0
@@ -212,10 +147,10 @@ install_helm() {
   cg=$(awk '$1 == "k8s.io/client-go" {print $2}' "$GO_WRAPPERS/helm/go.mod")
   [[ "$cg" =~ ^v0\.([0-9]+)\. ]] || die "helm: cannot read the k8s.io/client-go version from tools/go/helm/go.mod"
   major=1 minor=${BASH_REMATCH[1]}
-  ld="-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  ld="-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
   ld+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=$major -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor"
   ld+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$major -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor"
-  want=$(stamp_value helm "$GO_WRAPPERS/helm" "version=$HELM_VERSION ldflags=$ld")
+  want=$(stamp_value helm helm "version=$HELM_VERSION ldflags=$ld")
   if is_current helm "$want" helm; then
     log "helm: up to date (v$HELM_VERSION)"
     return 0
@@ -229,7 +164,7 @@ install_helm() {
 
 install_actionlint() {
   local want
-  want=$(stamp_value actionlint "$GO_WRAPPERS/actionlint" "version=$ACTIONLINT_VERSION")
+  want=$(stamp_value actionlint actionlint "version=$ACTIONLINT_VERSION")
   if is_current actionlint "$want" actionlint; then
     log "actionlint: up to date (v$ACTIONLINT_VERSION)"
     return 0
@@ -238,7 +173,7 @@ install_actionlint() {
   grep -q "github.com/rhysd/actionlint v$ACTIONLINT_VERSION\$" "$GO_WRAPPERS/actionlint/go.mod" ||
     die "tools/go/actionlint/go.mod does not require github.com/rhysd/actionlint v$ACTIONLINT_VERSION (versions.env)"
   # actionlint reads its version from the module build info, so no -X is needed.
-  phase "build actionlint" go_build_into "$GO_WRAPPERS/actionlint" "-s -w" github.com/rhysd/actionlint/cmd/actionlint
+  phase "build actionlint" go_build_into "$GO_WRAPPERS/actionlint" "" github.com/rhysd/actionlint/cmd/actionlint
   write_stamp actionlint "$want"
 }
 
@@ -253,8 +188,8 @@ wrapper_requires() {
 
 install_containerd() {
   local mod=github.com/containerd/containerd/v2 bins=(containerd containerd-shim-runc-v2 ctr)
-  local ld="-s -w -X $mod/version.Version=v$CONTAINERD_VERSION" want
-  want=$(stamp_value containerd "$GO_WRAPPERS/containerd" "version=$CONTAINERD_VERSION ldflags=$ld")
+  local ld="-X $mod/version.Version=v$CONTAINERD_VERSION" want
+  want=$(stamp_value containerd containerd "version=$CONTAINERD_VERSION ldflags=$ld")
   if is_current containerd "$want" "${bins[@]}"; then
     log "containerd: up to date (v$CONTAINERD_VERSION)"
     return 0
@@ -268,12 +203,12 @@ install_containerd() {
 # install_main_package NAME LABEL: a wrapper whose own main.go is the command (tools/go/NAME).
 install_main_package() {
   local name=$1 label=$2 want
-  want=$(stamp_value "$name" "$GO_WRAPPERS/$name" "$label $(sha256sum <"$GO_WRAPPERS/$name/main.go")")
+  want=$(stamp_value "$name" "$name" "$label")
   if is_current "$name" "$want" "$name"; then
     log "$name: up to date ($label)"
     return 0
   fi
-  phase "build $name" go_build_into "$GO_WRAPPERS/$name" "-s -w" .
+  phase "build $name" go_build_into "$GO_WRAPPERS/$name" "" .
   write_stamp "$name" "$want"
 }
 

@@ -13,52 +13,26 @@
 # does serve -- tools/go/*/README.md says which and why, and this script prints it.
 #
 # Idempotent: an existing `pulumi` of the pinned version on PATH (outside $TOOLS_BIN) and
-# plugins of the pinned versions already installed are used as they are. Our own builds
-# carry a stamp (hash of the wrapper module, Go version and build flags); a re-run with
-# unchanged inputs only checks stamps and versions and takes seconds.
+# plugins of the pinned versions already installed are used as they are. Our own builds carry a
+# stamp (tools/lib.sh: the one convention of every tool built here); a re-run with unchanged
+# inputs only checks stamps and versions and takes seconds.
 #
-# Usage: tools/setup-pulumi.sh [--force]   (--force rebuilds and reinstalls our builds)
+# Usage: tools/setup-pulumi.sh        Env: FORCE=1 rebuilds and reinstalls our builds
 set -euo pipefail
 
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-FORCE=0
-case "${1:-}" in
-  --force) FORCE=1 ;;
-  "") ;;
-  *) die "usage: $0 [--force]" ;;
-esac
+[[ $# == 0 ]] || die "usage: [FORCE=1] $0"
+go_env
 
-command -v go >/dev/null || die "go is required (Go 1.26 or newer)"
-
-GO_WRAPPERS="$TOOLS_DIR/go"
 BUILD_ROOT="$STATEFUL_APPS_CACHE/pulumi-build"   # copies of the wrappers + generated files
-STAMPS="$STATEFUL_APPS_CACHE/stamps"
-mkdir -p "$BUILD_ROOT" "$STAMPS"
+# Stamps of the convention before tools/lib.sh's (superseded; every tool was rebuilt once).
+rm -rf "$STATEFUL_APPS_CACHE/stamps"
 
-export CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=readonly"
-# Some pinned module versions are served by the proxy without a checksum-database entry.
-# The committed go.sum files pin every hash, so the checksum database is not needed.
-export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
 # The CLI must not try to reach api.pulumi.com or download plugins.
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-
-LDFLAGS_BASE="-s -w"
-GO_VERSION="$(go env GOVERSION)"
-
-# stamp NAME EXTRA...: a hash of the wrapper module NAME, the Go version and EXTRA.
-stamp_of() {
-  local name=$1; shift
-  {
-    printf '%s\n' "$GO_VERSION" "$*"
-    (cd "$GO_WRAPPERS/$name" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
-  } | sha256sum | cut -d' ' -f1
-}
-stamp_ok()   { [[ $FORCE == 0 && -f "$STAMPS/$1" && "$(cat "$STAMPS/$1")" == "$2" ]]; }
-stamp_save() { printf '%s\n' "$2" >"$STAMPS/$1"; }
 
 # mod_version WRAPPER MODULE: the version of MODULE that wrapper WRAPPER builds.
 mod_version() { (cd "$GO_WRAPPERS/$1" && go list -m -f '{{.Version}}' "$2"); }
@@ -72,17 +46,10 @@ fresh_copy() {
   cp -R "$GO_WRAPPERS/$1" "$src"
 }
 
-# gobuild DIR OUT LDFLAGS [ARGS...]: go build in DIR; ARGS are extra flags and the package.
-# The list of modules downloaded on a cold run is long: only their number is shown.
-gobuild() {
-  local dir=$1 out=$2 ldflags=$3; shift 3
-  (cd "$dir" && go build -trimpath -ldflags "$LDFLAGS_BASE $ldflags" -o "$out" "$@" 2>&1) |
-    awk '/^go: downloading / { n++; next } { print } END { if (n) printf "(%d Go modules downloaded)\n", n }' >&2
-}
-
 # ── pulumi CLI ────────────────────────────────────────────────────────────────
 PULUMI_LDFLAGS="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 PULUMI_TAGS="osusergo,grpcnotrace"
+LANGHOST_LDFLAGS="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 
 cli_version() { "$1" version 2>/dev/null | head -n1 || true; }
 
@@ -102,9 +69,7 @@ build_cli() {
   [[ "$v" == "v$PULUMI_VERSION" ]] ||
     die "tools/go/pulumi/go.mod builds pkg/v3 $v but versions.env pins PULUMI_VERSION=$PULUMI_VERSION"
   log "building pulumi CLI v$PULUMI_VERSION (github.com/pulumi/pulumi/pkg/v3@$v)"
-  gobuild "$GO_WRAPPERS/pulumi" "$TOOLS_BIN/pulumi.new" "$PULUMI_LDFLAGS" \
-    -tags "$PULUMI_TAGS" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
-  mv -f "$TOOLS_BIN/pulumi.new" "$TOOLS_BIN/pulumi"
+  go_build_into "$GO_WRAPPERS/pulumi" "$PULUMI_LDFLAGS" -tags "$PULUMI_TAGS" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 }
 
 build_langhost() {
@@ -113,9 +78,7 @@ build_langhost() {
   [[ "$v" == "v$PULUMI_VERSION" ]] ||
     die "tools/go/pulumi-language-nodejs/go.mod builds against sdk/v3 $v but versions.env pins PULUMI_VERSION=$PULUMI_VERSION"
   log "building pulumi-language-nodejs: our own host (tools/go/pulumi-language-nodejs/main.go) on github.com/pulumi/pulumi/sdk/v3@$v"
-  gobuild "$GO_WRAPPERS/pulumi-language-nodejs" "$TOOLS_BIN/pulumi-language-nodejs.new" \
-    "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" .
-  mv -f "$TOOLS_BIN/pulumi-language-nodejs.new" "$TOOLS_BIN/pulumi-language-nodejs"
+  go_build_into "$GO_WRAPPERS/pulumi-language-nodejs" "$LANGHOST_LDFLAGS" .
 }
 
 setup_cli() {
@@ -132,22 +95,22 @@ setup_cli() {
   else
     [[ -L "$TOOLS_BIN/pulumi" ]] && rm -f "$TOOLS_BIN/pulumi"   # a link to a pulumi that is gone
     local s
-    s="$(stamp_of pulumi "$PULUMI_VERSION" "$PULUMI_LDFLAGS" "$PULUMI_TAGS")"
-    if stamp_ok pulumi "$s" && [[ "$(cli_version "$TOOLS_BIN/pulumi")" == "v$PULUMI_VERSION" ]]; then
+    s="$(stamp_value pulumi pulumi "version=$PULUMI_VERSION ldflags=$PULUMI_LDFLAGS tags=$PULUMI_TAGS")"
+    if is_current pulumi "$s" pulumi && [[ "$(cli_version "$TOOLS_BIN/pulumi")" == "v$PULUMI_VERSION" ]]; then
       log "pulumi v$PULUMI_VERSION: up to date ($TOOLS_BIN/pulumi)"
     else
       phase "build pulumi CLI" build_cli
-      stamp_save pulumi "$s"
+      write_stamp pulumi "$s"
     fi
   fi
   [[ -L "$TOOLS_BIN/pulumi-language-nodejs" ]] && rm -f "$TOOLS_BIN/pulumi-language-nodejs"
   local s
-  s="$(stamp_of pulumi-language-nodejs)"
-  if stamp_ok pulumi-language-nodejs "$s" && [[ -x "$TOOLS_BIN/pulumi-language-nodejs" ]]; then
+  s="$(stamp_value pulumi-language-nodejs pulumi-language-nodejs "ldflags=$LANGHOST_LDFLAGS")"
+  if is_current pulumi-language-nodejs "$s" pulumi-language-nodejs; then
     log "pulumi-language-nodejs: up to date ($TOOLS_BIN/pulumi-language-nodejs)"
   else
     phase "build pulumi-language-nodejs" build_langhost
-    stamp_save pulumi-language-nodejs "$s"
+    write_stamp pulumi-language-nodejs "$s"
   fi
 }
 
@@ -175,7 +138,7 @@ build_kubernetes() {
   (cd "$src" &&
     go run embedgen.go "$mod/schema.json" schema-embed.json "$PULUMI_KUBERNETES_VERSION" &&
     go run embedgen.go "$mod/terraform-mapping.json" terraform-mapping-embed.json)
-  gobuild "$src" "$src/bin/pulumi-resource-kubernetes" "$K8S_LDFLAGS" .
+  go_build_into --out "$src/bin" "$src" "$K8S_LDFLAGS" .
   install_plugin kubernetes "$PULUMI_KUBERNETES_VERSION" "$src/bin/pulumi-resource-kubernetes"
 }
 
@@ -187,7 +150,7 @@ build_random() {
   log "building random plugin $PULUMI_RANDOM_VERSION: terraform-provider-random@$(mod_version "$name" github.com/terraform-providers/terraform-provider-random)" \
     "via pulumi-terraform-bridge@$(mod_version "$name" github.com/pulumi/pulumi-terraform-bridge/v3) (see tools/go/$name/README.md)"
   # 1. The schema generator, then the schema and bridge metadata.
-  gobuild "$src" "$src/bin/pulumi-tfgen-random" "$RANDOM_LDFLAGS" ./cmd/pulumi-tfgen-random
+  go_build_into --out "$src/bin" "$src" "$RANDOM_LDFLAGS" ./cmd/pulumi-tfgen-random
   # Docs are left out: finding them makes tfgen convert the HCL examples with
   # `pulumi convert` and the Terraform converter plugin, which is not available here.
   (cd "$src" && PULUMI_CONVERT=false "$src/bin/pulumi-tfgen-random" schema --out "$src/schema" >"$src/tfgen.log" 2>&1) ||
@@ -196,26 +159,22 @@ build_random() {
   cp "$src/schema/bridge-metadata.json" "$src/randomprovider/bridge-metadata.json"
   cp "$GO_WRAPPERS/pulumi-resource-kubernetes/embedgen.go" "$src/embedgen.go"
   (cd "$src" && go run embedgen.go schema/schema.json cmd/pulumi-resource-random/schema-embed.json "$PULUMI_RANDOM_VERSION")
-  gobuild "$src" "$src/bin/pulumi-resource-random" "$RANDOM_LDFLAGS" ./cmd/pulumi-resource-random
+  go_build_into --out "$src/bin" "$src" "$RANDOM_LDFLAGS" ./cmd/pulumi-resource-random
   install_plugin random "$PULUMI_RANDOM_VERSION" "$src/bin/pulumi-resource-random"
 }
 
 # setup_plugin NAME VERSION WRAPPER BUILDFN LDFLAGS
 setup_plugin() {
   local name=$1 version=$2 wrapper=$3 buildfn=$4 ldflags=$5 s
-  s="$(stamp_of "$wrapper" "$version" "$ldflags")"
-  if plugin_installed "$name" "$version"; then
-    if [[ ! -f "$STAMPS/$wrapper" ]] && [[ $FORCE == 0 ]]; then
-      log "$name plugin $version: already installed (not built here), using it"
-      return 0
-    fi
-    if stamp_ok "$wrapper" "$s"; then
-      log "$name plugin $version: up to date"
-      return 0
-    fi
+  s="$(stamp_value "$wrapper" "$wrapper" "version=$version ldflags=$ldflags")"
+  # The plugin cache is the project's own (PULUMI_HOME in tools/lib.sh): every plugin in it was
+  # built here, so an installed plugin without a current stamp is rebuilt.
+  if plugin_installed "$name" "$version" && is_current "$wrapper" "$s"; then
+    log "$name plugin $version: up to date"
+    return 0
   fi
   phase "build $name plugin" "$buildfn"
-  stamp_save "$wrapper" "$s"
+  write_stamp "$wrapper" "$s"
 }
 
 start=$SECONDS
@@ -223,7 +182,7 @@ setup_cli
 command -v pulumi >/dev/null || die "pulumi is not on PATH after setup"
 setup_plugin kubernetes "$PULUMI_KUBERNETES_VERSION" pulumi-resource-kubernetes build_kubernetes "$K8S_LDFLAGS"
 setup_plugin random "$PULUMI_RANDOM_VERSION" pulumi-resource-random build_random \
-  "$RANDOM_LDFLAGS $(sha256sum <"$GO_WRAPPERS/pulumi-resource-kubernetes/embedgen.go")"
+  "$RANDOM_LDFLAGS embedgen=$(sha256sum <"$GO_WRAPPERS/pulumi-resource-kubernetes/embedgen.go")"
 
 log "pulumi: $(command -v pulumi) $(pulumi version)"
 pulumi plugin ls 2>/dev/null | awk 'NR == 1 || ($1 == "kubernetes" || $1 == "random")' >&2
