@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { AppSettings } from "./config";
-import { ADMIN_TOKEN_KEY, commonLabels, headlessServiceName, podDnsNames, pvcName, selectorLabels, serviceUrl } from "./manifests";
+import { ADMIN_TOKEN_KEY, headlessServiceName, metadata, podDnsNames, pvcName, selectorLabels, serviceUrl } from "./manifests";
 
 /** What both app components take. */
 export interface AppComponentArgs {
@@ -44,7 +44,7 @@ export function appSecret(
     const secret = new k8s.core.v1.Secret(
         `${app.name}-admin-token`,
         {
-            metadata: { name: app.name, namespace, labels: commonLabels(app) },
+            metadata: metadata(app, namespace),
             type: "Opaque",
             stringData: pulumi.secret(
                 pulumi.all([secretEnv, token.result]).apply(([env, adminToken]) => ({ ...env, [ADMIN_TOKEN_KEY]: adminToken })),

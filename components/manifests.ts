@@ -28,8 +28,22 @@ export function commonLabels(app: AppSettings): Record<string, string> {
     };
 }
 
-function metadata(app: AppSettings, namespace: pulumi.Input<string>, name = app.name, annotations?: Record<string, string>): Metadata {
-    return { name, namespace, labels: commonLabels(app), ...(annotations ? { annotations } : {}) };
+/** How Pulumi's Kubernetes provider deletes an object: `orphan`, `background` or (its default) `foreground`. */
+export const DELETION_PROPAGATION_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
+
+/**
+ * Every object of an app but the StatefulSet (see statefulSetAnnotations) is deleted in the
+ * background. With the provider's default, foreground, the object stays until the garbage
+ * collector has deleted its dependents, and the provider waits for that, object by object; none
+ * of these objects has a dependent that needs it (a Service's EndpointSlices are removed with it
+ * either way). Destroy and app removal measured at 20 apps: 1329 → 827 API requests
+ * (docs/bench/bg-delete). Nothing they own holds data: the PVCs belong to no object here.
+ */
+export const BACKGROUND_DELETION: Record<string, string> = { [DELETION_PROPAGATION_ANNOTATION]: "background" };
+
+/** Metadata of an app's object: named after the app, its labels, background deletion. */
+export function metadata(app: AppSettings, namespace: pulumi.Input<string>, name = app.name, annotations?: Record<string, string>): Metadata {
+    return { name, namespace, labels: commonLabels(app), annotations: { ...BACKGROUND_DELETION, ...annotations } };
 }
 
 /** `<app>-<i>.<app>-headless.<namespace>.svc.cluster.local` for every ordinal. */
@@ -84,7 +98,7 @@ export function clientService(app: AppSettings, namespace: pulumi.Input<string>)
  *   revision, which a partition prevents by design; wait for all replicas to be ready instead.
  */
 export function statefulSetAnnotations(app: AppSettings): Record<string, string> {
-    const annotations: Record<string, string> = { "pulumi.com/deletionPropagationPolicy": "orphan" };
+    const annotations: Record<string, string> = { [DELETION_PROPAGATION_ANNOTATION]: "orphan" };
     if (app.updateStrategy.type === "RollingUpdate" && app.updateStrategy.partition > 0 && app.replicas > 0) {
         annotations["pulumi.com/waitFor"] = `jsonpath={.status.readyReplicas}=${app.replicas}`;
     }

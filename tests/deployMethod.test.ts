@@ -87,6 +87,16 @@ describe("deploy methods", () => {
             assert.strictEqual(run.get(T.statefulSet, "python-app").inputs.metadata.annotations["pulumi.com/deletionPropagationPolicy"], "orphan");
         });
 
+        it("every other object Pulumi may delete goes in the background (no foreground wait per object)", async () => {
+            const run = await runProgram(loadStackFile("prod"), "prod");
+            // Namespace and PVC patches are never deleted by the program (retainOnDelete).
+            const deletable = run.resources.filter((r) => r.type.startsWith("kubernetes:") && ![T.statefulSet, T.namespace, T.pvcPatch].includes(r.type as never));
+            assert.deepStrictEqual([...new Set(deletable.map((r) => r.type))].sort(), [T.secret, ...RAW_TYPES.filter((t) => t !== T.statefulSet)].sort());
+            for (const r of deletable) {
+                assert.strictEqual(r.inputs.metadata.annotations?.["pulumi.com/deletionPropagationPolicy"], "background", `${r.type} ${r.name}`);
+            }
+        });
+
         it("a storage or pod-management-policy change replaces the StatefulSet, deleting the old one first", async () => {
             const run = await runProgram(loadStackFile("dev"), "dev");
             const opts = run.get(T.statefulSet, "js-app").opts;
