@@ -6,8 +6,6 @@ LOCAL_STACK=dev
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-local-dev-only}"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-# No type-checking at deploy time (a preview of dev: 13-20 s → 4-6 s here); the tests run tsc.
-export TS_NODE_TRANSPILE_ONLY=true
 
 # use_local_backend: the state of the cluster in $KUBECONFIG, keyed by its identity (the UID of
 # its kube-system namespace). A re-created cluster gets a new, empty state, so `pulumi up` never

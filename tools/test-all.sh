@@ -10,7 +10,7 @@ started=$SECONDS
 user_pulumi() { { find "$HOME/.pulumi" -printf '%p %s %T@\n' 2>/dev/null || true; } | LC_ALL=C sort | sha256sum; }
 user_pulumi_before=$(user_pulumi)
 
-phase "type-check (npm run build: tsc --noEmit)" npm run build
+phase "type-check (npm run build: tsc --noEmit --noCheck false)" npm run build
 phase "unit tests (npm test)" npm test
 phase "tools" "$TOOLS_DIR/setup.sh"
 phase "toolchain isolation (scratch HOME)" bash "$TOOLS_DIR/test-isolation.sh"
