@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { shippedConfig } from "../cluster/workspace";
 import {
-    apiRequests, BACKGROUND_DELETION_PATCHES, clone, Config, deleteNamespace, diffCounts, emptyNamespace, EmptyProgram, ensurePvPool, gitInfo, HelmTool, kubectl, KubectlTool,
+    apiRequests, FOREGROUND_DELETION_PATCHES, clone, Config, deleteNamespace, diffCounts, emptyNamespace, EmptyProgram, ensurePvPool, gitInfo, HelmTool, kubectl, KubectlTool,
     log, machine, PROJECT_DIR, PulumiTool, run, Run, Tool,
 } from "./lib";
 import { writeReport } from "./report";
@@ -51,10 +51,12 @@ function makeTools(): { tool: Tool; method: "raw" | "helm"; leverOnly: boolean }
         { tool: new PulumiTool("pulumi-helm"), method: "helm" as const, leverOnly: false },
         { tool: new HelmTool(), method: "raw" as const, leverOnly: false },
         { tool: new KubectlTool(), method: "raw" as const, leverOnly: false },
-        { tool: new PulumiTool("pulumi-raw+transpile-only", { env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" } }), method: "raw" as const, leverOnly: true },
+        // The shipped program skips type-checking at run time (tsconfig noCheck); this is it with.
+        { tool: new PulumiTool("pulumi-raw+typecheck", { env: { PULUMI_NODEJS_TRANSPILE_ONLY: "false" } }), method: "raw" as const, leverOnly: true },
         { tool: new PulumiTool("pulumi-raw+js", { precompiled: true }), method: "raw" as const, leverOnly: true },
         { tool: new PulumiTool("pulumi-raw+js+skip-preview", { precompiled: true, skipPreview: true }), method: "raw" as const, leverOnly: true },
-        { tool: new PulumiTool("pulumi-raw+bg-delete", { patches: BACKGROUND_DELETION_PATCHES }), method: "raw" as const, leverOnly: true },
+        // The shipped program deletes in the background (components/manifests.ts); this is it without.
+        { tool: new PulumiTool("pulumi-raw+fg-delete", { patches: FOREGROUND_DELETION_PATCHES }), method: "raw" as const, leverOnly: true },
     ];
     // Another language host to compare with (e.g. the one built from sdk v3.68.0): a directory
     // holding a pulumi-language-nodejs, put first on PATH (the CLI takes the host from PATH first).
@@ -193,7 +195,7 @@ function main() {
     }
     // The CLI's own floor: an empty program's preview (with the same TypeScript setup).
     const empty = new EmptyProgram(workDir);
-    const emptyTranspile = LEVERS ? new EmptyProgram(workDir, { env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" } }, "pulumi-empty+transpile-only") : undefined;
+    const emptyTypecheck = LEVERS ? new EmptyProgram(workDir, { env: { PULUMI_NODEJS_TRANSPILE_ONLY: "false" } }, "pulumi-empty+typecheck") : undefined;
 
     const record = (s: Sample) => {
         samples.push(s);
@@ -204,7 +206,7 @@ function main() {
         // The floor, each way of starting it.
         const floors: [string, () => Run][] = [
             ["pulumi-empty", () => empty.preview()],
-            ...(emptyTranspile ? [["pulumi-empty+transpile-only", () => emptyTranspile.preview()] as [string, () => Run]] : []),
+            ...(emptyTypecheck ? [["pulumi-empty+typecheck", () => emptyTypecheck.preview()] as [string, () => Run]] : []),
         ];
         for (const [name, fn] of floors) {
             const load1 = os.loadavg()[0];

@@ -317,7 +317,7 @@ export class KubectlTool implements Tool {
 }
 
 export interface PulumiVariant {
-    /** Extra environment for every Pulumi command (e.g. PULUMI_NODEJS_TRANSPILE_ONLY=true). */
+    /** Extra environment for every Pulumi command (e.g. PULUMI_NODEJS_TRANSPILE_ONLY=false). */
     env?: Record<string, string>;
     /** Compile the program to JS in the workspace (tsc, in place) and point Pulumi.yaml's main at it. */
     precompiled?: boolean;
@@ -330,23 +330,15 @@ export interface PulumiVariant {
 export interface SourcePatch { file: string; from: string; to: string }
 
 /**
- * The recommended program change, applied to the benchmark's workspace copy only: every object
- * the program deletes (ServiceAccount, Services, PDB, NetworkPolicy: components/manifests.ts's
- * metadata(); the admin-token Secret: components/appResources.ts) deleted with background
- * propagation — `kubectl delete`'s and Helm's default — instead of the provider's default,
- * foreground (the provider then waits until the garbage collector has finished each object). The
- * StatefulSet keeps its own annotation (orphan), which is spread after this default.
+ * The program as it was before background deletion (components/manifests.ts BACKGROUND_DELETION),
+ * applied to the benchmark's workspace copy only: every object then goes with the provider's
+ * default, foreground propagation (it waits until the garbage collector has finished each one).
  */
-export const BACKGROUND_DELETION_PATCHES: SourcePatch[] = [
+export const FOREGROUND_DELETION_PATCHES: SourcePatch[] = [
     {
         file: "components/manifests.ts",
-        from: "return { name, namespace, labels: commonLabels(app), ...(annotations ? { annotations } : {}) };",
-        to: `return { name, namespace, labels: commonLabels(app), annotations: { "pulumi.com/deletionPropagationPolicy": "background", ...(annotations ?? {}) } };`,
-    },
-    {
-        file: "components/appResources.ts",
-        from: "metadata: { name: app.name, namespace, labels: commonLabels(app) },",
-        to: `metadata: { name: app.name, namespace, labels: commonLabels(app), annotations: { "pulumi.com/deletionPropagationPolicy": "background" } },`,
+        from: `export const BACKGROUND_DELETION: Record<string, string> = { [DELETION_PROPAGATION_ANNOTATION]: "background" };`,
+        to: "export const BACKGROUND_DELETION: Record<string, string> = {};",
     },
 ];
 
