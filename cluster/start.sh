@@ -9,7 +9,9 @@ set -euo pipefail
 . "$PROJECT_DIR/cluster/local-env.sh"
 cd "$PROJECT_DIR"
 
-phase "tools" "$TOOLS_DIR/setup.sh"
+# Only what this command needs: helm and actionlint are for the tests (the program's Helm mode
+# uses the provider's built-in Helm), so a cold start does not wait for them.
+phase "tools" "$TOOLS_DIR/setup.sh" debian etcd kubernetes kubectl kwok containerd coredns pause
 [[ -d node_modules ]] || phase "npm ci" npm ci --no-audit --no-fund
 KUBECONFIG="$(phase "cluster up" "$PROJECT_DIR/cluster/cluster.sh" up)"
 export KUBECONFIG
