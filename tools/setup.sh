@@ -3,6 +3,8 @@
 # need: the Pulumi CLI and its nodejs/kubernetes/random plugins, the Kubernetes control plane and
 # node binaries, containerd, CoreDNS, kwok, etcd, helm, actionlint, Debian's runc/CNI/buildah, and
 # the stand-in base images. Versions: tools/versions.env. Binaries: ~/.cache/stateful-apps/bin.
+# Usage: tools/setup.sh [TOOL...]   (cluster tools to set up, as named by setup-cluster-tools.sh;
+#                                    default: all of them; the Pulumi toolchain always)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
