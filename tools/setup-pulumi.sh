@@ -27,6 +27,7 @@ set -euo pipefail
 go_env
 
 BUILD_ROOT="$STATEFUL_APPS_CACHE/pulumi-build"   # copies of the wrappers + generated files
+mkdir -p "$BUILD_ROOT"
 # Stamps of the convention before tools/lib.sh's (superseded; every tool was rebuilt once).
 rm -rf "$STATEFUL_APPS_CACHE/stamps"
 
