@@ -33,7 +33,7 @@ export function checkAppName(p: Problems, name: string): boolean {
 export function checkCrossFieldRules(p: Problems, app: string, s: Record<string, any>, valid: (key: string) => boolean) {
     const key = `apps.${app}`;
     if (valid("updateStrategy") && valid("replicas") && s.updateStrategy.type === "RollingUpdate") {
-        const partition: number = s.updateStrategy.partition ?? 0;
+        const partition: number = s.updateStrategy.partition;
         if (partition > s.replicas) {
             p.add(`${key}.updateStrategy.partition`, partition, `at most ${CONFIG_NAMESPACE}:${key}.replicas (${s.replicas})`);
         }

@@ -168,7 +168,7 @@ function validateApp(p: Problems, name: string, userValue: Json, defaults: Recor
         podManagementPolicy: v.podManagementPolicy,
         updateStrategy: strategy.type === "OnDelete"
             ? { type: "OnDelete" }
-            : { type: "RollingUpdate", partition: strategy.partition ?? 0, ...(strategy.maxUnavailable !== undefined ? { maxUnavailable: strategy.maxUnavailable } : {}) },
+            : { type: "RollingUpdate", partition: strategy.partition, ...(strategy.maxUnavailable !== undefined ? { maxUnavailable: strategy.maxUnavailable } : {}) },
         pvcRetentionPolicy: v.pvcRetentionPolicy,
         resources: { requests: {}, limits: {}, ...v.resources },
         env,

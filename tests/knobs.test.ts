@@ -93,6 +93,11 @@ const knobs: Knob[] = [
         check: (run) => assert.deepStrictEqual(sts(run).spec.updateStrategy, { type: "OnDelete" }),
     },
     {
+        knob: "updateStrategy OnDelete with partition 0 (no partition) → the same, no rollingUpdate block",
+        set: { updateStrategy: { type: "OnDelete", partition: 0 } },
+        check: (run) => assert.deepStrictEqual(sts(run).spec.updateStrategy, { type: "OnDelete" }),
+    },
+    {
         knob: "pvcRetentionPolicy whenScaled: Delete (whenDeleted keeps its default Retain)",
         set: { pvcRetentionPolicy: { whenScaled: "Delete" } },
         check: (run) =>

@@ -11,7 +11,7 @@ Included by statefulset.yaml (one failing template fails the whole release).
 {{- $messages = append $messages (printf "release name %q is not allowed; expected a DNS label of at most 52 characters: lowercase letters, digits and '-', starting with a letter (pods carry the label controller-revision-hash: <name>-<10 characters>, at most 63)" $name) -}}
 {{- end -}}
 {{- if eq .Values.updateStrategy.type "RollingUpdate" -}}
-{{- $partition := int (.Values.updateStrategy.partition | default 0) -}}
+{{- $partition := int .Values.updateStrategy.partition -}}
 {{- if gt $partition (int .Values.replicas) -}}
 {{- $messages = append $messages (printf "updateStrategy.partition: got %d; expected at most replicas (%d)" $partition (int .Values.replicas)) -}}
 {{- end -}}
