@@ -1,7 +1,11 @@
 // One table of bad settings, run through the program (tests/validation.test.ts, under mocks)
 // and, for every row the chart can see, through `helm template` of charts/stateful-app
 // (tests/equivalence.chart-test.ts): both must reject it, naming the key.
+import { chartDefaults } from "../components/config";
 import { appsOf } from "./harness";
+
+/** values.yaml's default memory limit: a row that sets only a request is checked against it. */
+const DEFAULT_MEMORY_LIMIT = (chartDefaults() as any).resources.limits.memory;
 
 type Config = Record<string, any>;
 
@@ -153,7 +157,7 @@ export const BAD_SETTINGS: BadSetting[] = [
     {
         rule: "requests must not exceed limits",
         app: "python-app", set: { resources: { requests: { memory: "1Gi" } } },
-        messages: ['stateful-apps:apps.python-app.resources.requests.memory: got "1Gi"; expected at most the limit 256Mi'],
+        messages: [`stateful-apps:apps.python-app.resources.requests.memory: got "1Gi"; expected at most the limit ${DEFAULT_MEMORY_LIMIT}`],
     },
     {
         rule: "env may not override what the program sets",

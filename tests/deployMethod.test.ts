@@ -2,6 +2,7 @@
 // chart; exactly one of the two is declared, from the same validated settings.
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
+import { chartDefaults } from "../components/config";
 import { appsOf, clone, loadStackFile, runProgram, T } from "./harness";
 
 const RAW_TYPES = [T.statefulSet, T.service, T.serviceAccount, T.pdb, T.networkPolicy];
@@ -22,19 +23,16 @@ describe("deploy methods", () => {
 
         it("passes the validated, defaulted settings as values", async () => {
             const run = await runProgram(loadStackFile("staging"), "staging");
+            // What Pulumi.staging.yaml sets, over values.yaml's defaults (the unset keys).
+            const defaults = chartDefaults() as Record<string, any>;
             assert.deepStrictEqual(run.get(T.release, "python-app").inputs.values, {
+                ...defaults,
                 image: "ghcr.io/stateful-apps/python-app:0.1.0",
-                imagePullPolicy: "IfNotPresent",
                 port: 5000,
                 replicas: 3,
                 storageSize: "100Mi",
-                storageClass: "",
-                accessModes: ["ReadWriteOnce"],
                 podManagementPolicy: "Parallel",
-                updateStrategy: { type: "RollingUpdate", partition: 0 },
-                pvcRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
-                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
-                env: {},
+                updateStrategy: { ...defaults.updateStrategy, type: "RollingUpdate" },
                 secretEnvNames: [],
                 adminTokenSecret: "python-app",
             });

@@ -1,7 +1,11 @@
 // Each config knob changes exactly what it should: one table row per knob, each run of the
 // whole program starting from the dev stack with one python-app setting changed.
 import * as assert from "assert";
+import { chartDefaults } from "../components/config";
 import { appsOf, clone, loadStackFile, runProgram, ProgramRun, T } from "./harness";
+
+/** values.yaml: what a setting left unset becomes. */
+const DEFAULTS = chartDefaults() as Record<string, any>;
 
 const APP = "python-app";
 const sts = (run: ProgramRun) => run.get(T.statefulSet, APP).inputs;
@@ -85,7 +89,7 @@ const knobs: Knob[] = [
     {
         knob: "updateStrategy maxUnavailable: 2",
         set: { replicas: 4, updateStrategy: { type: "RollingUpdate", maxUnavailable: 2 } },
-        check: (run) => assert.deepStrictEqual(sts(run).spec.updateStrategy.rollingUpdate, { partition: 0, maxUnavailable: 2 }),
+        check: (run) => assert.deepStrictEqual(sts(run).spec.updateStrategy.rollingUpdate, { partition: DEFAULTS.updateStrategy.partition, maxUnavailable: 2 }),
     },
     {
         knob: "updateStrategy OnDelete → no rollingUpdate block",
@@ -98,18 +102,18 @@ const knobs: Knob[] = [
         check: (run) => assert.deepStrictEqual(sts(run).spec.updateStrategy, { type: "OnDelete" }),
     },
     {
-        knob: "pvcRetentionPolicy whenScaled: Delete (whenDeleted keeps its default Retain)",
+        knob: "pvcRetentionPolicy whenScaled: Delete (whenDeleted keeps its default)",
         set: { pvcRetentionPolicy: { whenScaled: "Delete" } },
         check: (run) =>
-            assert.deepStrictEqual(sts(run).spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Delete" }),
+            assert.deepStrictEqual(sts(run).spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: DEFAULTS.pvcRetentionPolicy.whenDeleted, whenScaled: "Delete" }),
     },
     {
         knob: "resources.requests.cpu: 200m → merged over the defaults",
         set: { resources: { requests: { cpu: "200m" } } },
         check: (run) =>
             assert.deepStrictEqual(container(run).resources, {
-                requests: { cpu: "200m", memory: "64Mi" },
-                limits: { cpu: "500m", memory: "256Mi" },
+                requests: { ...DEFAULTS.resources.requests, cpu: "200m" },
+                limits: DEFAULTS.resources.limits,
             }),
     },
     {
@@ -177,7 +181,7 @@ describe("config knobs", () => {
         appsOf(config)["worker-app"] = { image: "registry.example.com/worker:1", replicas: 2 };
         const run = await runProgram(config);
         assert.deepStrictEqual(run.ofType(T.statefulSet).map((r) => r.name).sort(), ["js-app", "python-app", "worker-app"]);
-        assert.strictEqual(run.get(T.statefulSet, "worker-app").inputs.spec.template.spec.containers[0].ports[0].containerPort, 8080);
+        assert.strictEqual(run.get(T.statefulSet, "worker-app").inputs.spec.template.spec.containers[0].ports[0].containerPort, DEFAULTS.port);
         assert.deepStrictEqual(Object.keys(run.outputs.apps).sort(), ["js-app", "python-app", "worker-app"]);
     });
 
@@ -189,17 +193,21 @@ describe("config knobs", () => {
         assert.strictEqual(run.ofType(T.secret).length, 1);
     });
 
-    it("defaults: an app with only an image gets every documented default", async () => {
+    it("defaults: an app with only an image gets every default of values.yaml", async () => {
         const config = clone(loadStackFile("dev"));
         appsOf(config)[APP] = { image: "img:1" };
         const run = await runProgram(config);
         const spec = sts(run).spec;
-        assert.strictEqual(spec.replicas, 1);
-        assert.strictEqual(spec.podManagementPolicy, "OrderedReady");
-        assert.deepStrictEqual(spec.updateStrategy, { type: "RollingUpdate", rollingUpdate: { partition: 0 } });
-        assert.deepStrictEqual(spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
-        assert.deepStrictEqual(spec.volumeClaimTemplates[0].spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } });
-        assert.strictEqual(container(run).ports[0].containerPort, 8080);
-        assert.strictEqual(container(run).imagePullPolicy, "IfNotPresent");
+        const d = DEFAULTS;
+        assert.strictEqual(spec.replicas, d.replicas);
+        assert.strictEqual(spec.podManagementPolicy, d.podManagementPolicy);
+        assert.deepStrictEqual(spec.updateStrategy, { type: d.updateStrategy.type, rollingUpdate: { partition: d.updateStrategy.partition } });
+        assert.deepStrictEqual(spec.persistentVolumeClaimRetentionPolicy, d.pvcRetentionPolicy);
+        assert.deepStrictEqual(spec.volumeClaimTemplates[0].spec, {
+            accessModes: d.accessModes, ...(d.storageClass ? { storageClassName: d.storageClass } : {}), resources: { requests: { storage: d.storageSize } },
+        });
+        assert.strictEqual(container(run).ports[0].containerPort, d.port);
+        assert.strictEqual(container(run).imagePullPolicy, d.imagePullPolicy);
+        assert.deepStrictEqual(container(run).resources, d.resources);
     });
 });

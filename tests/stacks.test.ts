@@ -11,7 +11,7 @@ const chartDefaults = yaml.load(fs.readFileSync(path.join(PROJECT_DIR, "charts/s
 /** What one app of a stack file should become: file values over the chart's defaults. */
 function expected(fileApp: any) {
     const d = chartDefaults;
-    const strategy = fileApp.updateStrategy ?? d.updateStrategy;
+    const strategy = { ...d.updateStrategy, ...fileApp.updateStrategy };
     return {
         image: fileApp.image,
         port: fileApp.port ?? d.port,
@@ -22,7 +22,7 @@ function expected(fileApp: any) {
         podManagementPolicy: fileApp.podManagementPolicy ?? d.podManagementPolicy,
         updateStrategy: strategy.type === "OnDelete"
             ? { type: "OnDelete" }
-            : { type: "RollingUpdate", rollingUpdate: { partition: strategy.partition ?? 0 } },
+            : { type: "RollingUpdate", rollingUpdate: { partition: strategy.partition } },
         retention: { ...d.pvcRetentionPolicy, ...fileApp.pvcRetentionPolicy },
         requests: { ...d.resources.requests, ...fileApp.resources?.requests },
         limits: { ...d.resources.limits, ...fileApp.resources?.limits },

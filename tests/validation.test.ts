@@ -24,7 +24,7 @@ describe("config validation", () => {
         const config = clone(loadStackFile("dev"));
         Object.assign(appsOf(config)["python-app"], {
             replicas: 1, updateStrategy: { type: "RollingUpdate", partition: 2 }, port: 0,
-            resources: { requests: { memory: "1Gi" }, limits: { cpu: "lots" } },
+            resources: { requests: { memory: "1Gi" }, limits: { cpu: "lots", memory: "512Mi" } },
         });
         const { error } = await runProgramExpectingError(config);
         assert.match(error.message, /\(4 problems\)/);

@@ -8,6 +8,8 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { AppSummary, summaryByApp } from "../../ci/previewSummary";
+import { chartDefaults, deepMerge } from "../../components/config";
+import { Json } from "../../components/problems";
 import { LOCAL_IMAGES, prepareWorkspace, PROJECT_DIR, shippedConfig, withLocalImages, writeStackConfig } from "../../cluster/workspace";
 
 export { LOCAL_IMAGES, PROJECT_DIR };
@@ -253,17 +255,19 @@ export function previewSteps(stack: Stack, log: string): { op: string; urn: stri
 }
 
 /** Asserts what a deployed app looks like in the cluster, given its settings in the stack config. */
-export async function assertAppDeployed(ns: string, name: string, app: any, outputs: any) {
-    const replicas = app.replicas ?? 1;
+export async function assertAppDeployed(ns: string, name: string, userApp: any, outputs: any) {
+    // The settings in the stack config over the defaults in values.yaml, as the program merges them.
+    const app = deepMerge(chartDefaults() as Json, userApp) as any;
+    const replicas = app.replicas;
     const sts = kubectlJson(["get", "statefulset", name, "-n", ns]);
     assert.strictEqual(sts.spec.replicas, replicas);
-    assert.strictEqual(sts.spec.podManagementPolicy, app.podManagementPolicy ?? "OrderedReady");
-    assert.strictEqual(sts.spec.updateStrategy.type, app.updateStrategy?.type ?? "RollingUpdate");
+    assert.strictEqual(sts.spec.podManagementPolicy, app.podManagementPolicy);
+    assert.strictEqual(sts.spec.updateStrategy.type, app.updateStrategy.type);
     if (sts.spec.updateStrategy.type === "RollingUpdate") {
-        assert.strictEqual(sts.spec.updateStrategy.rollingUpdate.partition, app.updateStrategy?.partition ?? 0);
+        assert.strictEqual(sts.spec.updateStrategy.rollingUpdate.partition, app.updateStrategy.partition);
     }
     assert.strictEqual(sts.spec.serviceName, `${name}-headless`);
-    assert.strictEqual(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage, app.storageSize ?? "1Gi");
+    assert.strictEqual(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage, app.storageSize);
     assert.strictEqual(kubectlJson(["get", "service", `${name}-headless`, "-n", ns]).spec.clusterIP, "None");
     assert.notStrictEqual(kubectlJson(["get", "service", name, "-n", ns]).spec.clusterIP, "None");
 
