@@ -82,8 +82,18 @@ const knobs: Knob[] = [
         },
     },
     {
-        knob: "updateStrategy partition: 0 → the provider's full-rollout await (no waitFor)",
-        set: { updateStrategy: { type: "RollingUpdate", partition: 0 } },
+        knob: "updateStrategy partition: 0 → Pulumi waits until every pod is on the new revision and ready",
+        set: { replicas: 3, updateStrategy: { type: "RollingUpdate", partition: 0 } },
+        check: (run) => assert.deepStrictEqual(JSON.parse(sts(run).metadata.annotations["pulumi.com/waitFor"]), ["jsonpath={.status.updatedReplicas}=3", "jsonpath={.status.readyReplicas}=3"]),
+    },
+    {
+        knob: "updateStrategy OnDelete → Pulumi waits for every replica ready (pods keep their revision until deleted)",
+        set: { replicas: 2, updateStrategy: { type: "OnDelete" } },
+        check: (run) => assert.strictEqual(sts(run).metadata.annotations["pulumi.com/waitFor"], "jsonpath={.status.readyReplicas}=2"),
+    },
+    {
+        knob: "replicas: 0 → nothing to wait for (the status omits the counts)",
+        set: { replicas: 0 },
         check: (run) => assert.strictEqual(sts(run).metadata.annotations["pulumi.com/waitFor"], undefined),
     },
     {

@@ -84,8 +84,10 @@ describe("prod stack (raw)", function () {
         config["stateful-apps:apps"][APP].updateStrategy = { type: "RollingUpdate", partition: 0 };
         stack.writeConfig(config);
         await stack.pulumiAsync(["up", "--yes", "--skip-preview"], { log: "prod-rolling-update-under-traffic" });
-        await eventually("every pod on the new image and ready", () =>
-            readyPods(NS, APP).length === 3 && pods(NS, APP).every((p) => p.spec.containers[0].image === config["stateful-apps:apps"][APP].image));
+        // `pulumi up` returns only when the rollout is done (the StatefulSet's pulumi.com/waitFor),
+        // not as soon as the controller has been told (the provider's own await did that).
+        assert.deepStrictEqual(pods(NS, APP).map((p) => p.spec.containers[0].image), Array(3).fill(config["stateful-apps:apps"][APP].image), "every pod on the new image when up returns");
+        assert.strictEqual(readyPods(NS, APP).length, 3, "every pod ready when up returns");
         const { ok, failed } = await traffic.stop();
         assert.ok(ok >= 100, `enough traffic to judge (${ok} answered)`);
         assert.strictEqual(counts() - before, ok, "every answered visit is counted in some pod's file");
