@@ -336,9 +336,11 @@ export interface SourcePatch { file: string; from: string; to: string }
  */
 export const FOREGROUND_DELETION_PATCHES: SourcePatch[] = [
     {
+        // metadata() as it was: no annotations key at all. (An empty `annotations: {}` gives the
+        // Secrets a diff on every preview: the provider does not keep an empty map.)
         file: "components/manifests.ts",
-        from: `export const BACKGROUND_DELETION: Record<string, string> = { [DELETION_PROPAGATION_ANNOTATION]: "background" };`,
-        to: "export const BACKGROUND_DELETION: Record<string, string> = {};",
+        from: "return { name, namespace, labels: commonLabels(app), annotations: { ...BACKGROUND_DELETION, ...annotations } };",
+        to: "return { name, namespace, labels: commonLabels(app), ...(annotations ? { annotations } : {}) };",
     },
 ];
 
