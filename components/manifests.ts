@@ -41,8 +41,8 @@ export const DELETION_PROPAGATION_ANNOTATION = "pulumi.com/deletionPropagationPo
  */
 export const BACKGROUND_DELETION: Record<string, string> = { [DELETION_PROPAGATION_ANNOTATION]: "background" };
 
-/** Metadata of an app's object: named after the app, its labels, background deletion. */
-export function metadata(app: AppSettings, namespace: pulumi.Input<string>, name = app.name, annotations?: Record<string, string>): Metadata {
+/** Metadata of an app's object: named after the app, its labels, background deletion (unless `annotations` says otherwise, as the StatefulSet's orphan does). */
+export function metadata(app: AppSettings, namespace: pulumi.Input<string>, name = app.name, annotations?: Record<string, pulumi.Input<string>>): Metadata {
     return { name, namespace, labels: commonLabels(app), annotations: { ...BACKGROUND_DELETION, ...annotations } };
 }
 
@@ -163,7 +163,7 @@ export function statefulSet(
     extraAnnotations: Record<string, pulumi.Input<string>> = {},
 ): k8s.apps.v1.StatefulSetArgs {
     return {
-        metadata: { ...metadata(app, namespace, app.name), annotations: { ...statefulSetAnnotations(app), ...extraAnnotations } },
+        metadata: metadata(app, namespace, app.name, { ...statefulSetAnnotations(app), ...extraAnnotations }),
         spec: {
             serviceName: headlessServiceName(app.name),
             replicas: app.replicas,

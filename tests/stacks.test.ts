@@ -1,16 +1,12 @@
 // Every shipped Pulumi.<stack>.yaml, run through the whole program under mocks: the objects
 // it declares carry exactly the values that file (and the chart defaults) say.
 import * as assert from "assert";
-import * as fs from "fs";
-import * as path from "path";
-import * as yaml from "js-yaml";
-import { appsOf, loadStackFile, PROJECT_DIR, runProgram, ProgramRun, SHIPPED_STACKS, T } from "./harness";
-
-const chartDefaults = yaml.load(fs.readFileSync(path.join(PROJECT_DIR, "charts/stateful-app/values.yaml"), "utf8")) as any;
+import { chartDefaults } from "../components/config";
+import { appsOf, loadStackFile, runProgram, ProgramRun, SHIPPED_STACKS, T } from "./harness";
 
 /** What one app of a stack file should become: file values over the chart's defaults. */
 function expected(fileApp: any) {
-    const d = chartDefaults;
+    const d = chartDefaults() as Record<string, any>;
     const strategy = { ...d.updateStrategy, ...fileApp.updateStrategy };
     return {
         image: fileApp.image,

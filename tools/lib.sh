@@ -64,7 +64,6 @@ go_env() {
   # Some pinned Pulumi module versions are served by the proxy without a checksum-database
   # entry; the committed go.sum files pin every hash, so the checksum database is not needed.
   case ",${GONOSUMDB:-}," in *",github.com/pulumi,"*) ;; *) export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi" ;; esac
-  mkdir -p "$STAMP_DIR"
   # Leftovers of interrupted builds (go_build_into's temporary directories).
   find "$TOOLS_BIN" -maxdepth 1 -name '.build.*' -mmin +120 -exec rm -rf {} + 2>/dev/null || true
 }

@@ -48,9 +48,9 @@ fresh_copy() {
 }
 
 # ── pulumi CLI ────────────────────────────────────────────────────────────────
+# The sdk's version variable: the CLI and our language host both report v$PULUMI_VERSION.
 PULUMI_LDFLAGS="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 PULUMI_TAGS="osusergo,grpcnotrace"
-LANGHOST_LDFLAGS="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 
 cli_version() { "$1" version 2>/dev/null | head -n1 || true; }
 
@@ -79,7 +79,7 @@ build_langhost() {
   [[ "$v" == "v$PULUMI_VERSION" ]] ||
     die "tools/go/pulumi-language-nodejs/go.mod builds against sdk/v3 $v but versions.env pins PULUMI_VERSION=$PULUMI_VERSION"
   log "building pulumi-language-nodejs: our own host (tools/go/pulumi-language-nodejs/main.go) on github.com/pulumi/pulumi/sdk/v3@$v"
-  go_build_into "$GO_WRAPPERS/pulumi-language-nodejs" "$LANGHOST_LDFLAGS" .
+  go_build_into "$GO_WRAPPERS/pulumi-language-nodejs" "$PULUMI_LDFLAGS" .
 }
 
 setup_cli() {
@@ -106,7 +106,7 @@ setup_cli() {
   fi
   [[ -L "$TOOLS_BIN/pulumi-language-nodejs" ]] && rm -f "$TOOLS_BIN/pulumi-language-nodejs"
   local s
-  s="$(stamp_value pulumi-language-nodejs pulumi-language-nodejs "ldflags=$LANGHOST_LDFLAGS")"
+  s="$(stamp_value pulumi-language-nodejs pulumi-language-nodejs "ldflags=$PULUMI_LDFLAGS")"
   if is_current pulumi-language-nodejs "$s" pulumi-language-nodejs; then
     log "pulumi-language-nodejs: up to date ($TOOLS_BIN/pulumi-language-nodejs)"
   else
