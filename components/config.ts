@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { APP_KEYS, CHART_DIR, PROGRAM_FILLED_KEYS, schemaProblems } from "./appSchema";
 import { checkAppName, checkCrossFieldRules } from "./appRules";
 import { checkEnvName } from "./env";
+import { HEADLESS_SUFFIX } from "./manifests";
 import { CONFIG_NAMESPACE, ConfigError, isObject, Json, Problems } from "./problems";
 import { checkSecretPlacement, SECRET_ENV_KEY, secretConfigKeys, secretEnvOutput, validateSecretEnv } from "./secrets";
 
@@ -92,6 +93,12 @@ export interface StackSettings {
 const TOP_LEVEL_KEYS = ["namespace", "deployMethod", "apps", SECRET_ENV_KEY] as const;
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Namespaces the program must never take over: it labels its namespace Pod Security `restricted`,
+ * which would stop the cluster's own pods (kube-system) or every workload of the default namespace.
+ */
+export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
 
 /** The chart's values.yaml, minus the keys the program fills in (not per-app settings). */
 export function chartDefaults(): Record<string, unknown> {
@@ -194,6 +201,8 @@ export function parseStackConfig(config: Record<string, Json>, secretKeys: reado
     const namespace = config.namespace ?? STACK_DEFAULTS.namespace;
     if (!unreadable.has("namespace") && (typeof namespace !== "string" || !DNS1123_LABEL.test(namespace) || namespace.length > 63)) {
         p.add("namespace", namespace, "a DNS label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit");
+    } else if ((RESERVED_NAMESPACES as readonly unknown[]).includes(namespace)) {
+        p.add("namespace", namespace, `a namespace of the program's own, not one of ${RESERVED_NAMESPACES.join(", ")} (the program labels it Pod Security restricted)`);
     }
     const deployMethod = config.deployMethod ?? STACK_DEFAULTS.deployMethod;
     if (!unreadable.has("deployMethod")) {
@@ -214,6 +223,7 @@ export function parseStackConfig(config: Record<string, Json>, secretKeys: reado
             }
         }
     }
+    checkStackRules(p, apps, deployMethod);
     // Every app named in `apps` (valid or not), with its plain env names: secretEnv refers to them.
     const plainEnv = unreadable.has("apps") ? undefined : new Map<string, string[]>(
         Object.entries(isObject(config.apps) ? config.apps : {}).map(([name, app]) => [
@@ -235,6 +245,32 @@ export function parseStackConfig(config: Record<string, Json>, secretKeys: reado
         apps,
         secretEnv: Object.fromEntries(apps.map((app) => [app.name, secretEnvOutput(secretEnv[app.name])])),
     };
+}
+
+/**
+ * Rules across apps and the stack: names the apps' objects would share, and settings that are
+ * safe in one deploy method only.
+ */
+function checkStackRules(p: Problems, apps: AppSettings[], deployMethod: Json) {
+    const names = new Set(apps.map((app) => app.name));
+    for (const app of apps) {
+        // Each app owns the Services `<app>` and `<app>-headless`: `js-app-headless` beside `js-app` would be one object twice.
+        const owner = app.name.endsWith(HEADLESS_SUFFIX) ? app.name.slice(0, -HEADLESS_SUFFIX.length) : undefined;
+        if (owner && names.has(owner)) {
+            p.say("apps", `app name "${app.name}" collides with the headless Service of the app "${owner}"; expected an app name not ending in ${HEADLESS_SUFFIX} of another app`);
+        }
+        // Helm mode replaces the release for a replacing change (storageSize, storageClass, accessModes,
+        // podManagementPolicy): helm uninstall deletes the StatefulSet, and with whenDeleted Delete the
+        // garbage collector would then delete every PVC, i.e. all the app's data.
+        if (deployMethod === "helm" && app.pvcRetentionPolicy.whenDeleted === "Delete") {
+            p.add(
+                `apps.${app.name}.pvcRetentionPolicy.whenDeleted`,
+                "Delete",
+                "Retain with deployMethod helm: a storage or podManagementPolicy change replaces the Helm release, and its uninstall would delete every PVC of the app; " +
+                    "use deployMethod raw (the program deletes the PVCs only when the app is removed) or delete the PVCs yourself after removing the app",
+            );
+        }
+    }
 }
 
 /** Reads every `stateful-apps:*` key of the current stack and validates it. */

@@ -12,7 +12,9 @@ export const RUN_AS_ID = 10001;
 /** Where each pod's PVC is mounted; the apps keep their `visits` file there. */
 export const DATA_DIR = "/data";
 
-export const headlessServiceName = (app: string) => `${app}-headless`;
+/** Suffix of an app's headless Service name (the chart's `stateful-app.headlessName` repeats it: a Go template cannot import it). */
+export const HEADLESS_SUFFIX = "-headless";
+export const headlessServiceName = (app: string) => `${app}${HEADLESS_SUFFIX}`;
 
 /** Labels that select an app's pods; never change them, the StatefulSet selector is immutable. */
 export function selectorLabels(app: AppSettings): Record<string, string> {
@@ -240,8 +242,16 @@ export function statefulSet(
 }
 
 /** Voluntary disruptions (node drains) take at most one pod at a time. Only for replicas > 1. */
+/**
+ * At most one pod evicted at a time. An unready pod (e.g. a corrupt visits file keeps it out of
+ * readiness by design) may always be evicted: with the default policy it would count as disrupted
+ * and leave 0 allowed disruptions, so one broken pod would block every drain of its nodes.
+ */
 export function podDisruptionBudget(app: AppSettings, namespace: pulumi.Input<string>): k8s.policy.v1.PodDisruptionBudgetArgs {
-    return { metadata: metadata(app, namespace), spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(app) } } };
+    return {
+        metadata: metadata(app, namespace),
+        spec: { maxUnavailable: 1, unhealthyPodEvictionPolicy: "AlwaysAllow", selector: { matchLabels: selectorLabels(app) } },
+    };
 }
 
 /** Admits traffic to the app port only. */

@@ -34,17 +34,17 @@ export const BAD_SETTINGS: BadSetting[] = [
     {
         rule: "replicas must be a number, not a string",
         app: "python-app", set: { replicas: "3" },
-        messages: ['stateful-apps:apps.python-app.replicas: got "3"; expected an integer >= 0'],
+        messages: ['stateful-apps:apps.python-app.replicas: got "3"; expected an integer from 0 to 1000'],
     },
     {
         rule: "replicas must not be negative",
         app: "python-app", set: { replicas: -1 },
-        messages: ["stateful-apps:apps.python-app.replicas: got -1; expected an integer >= 0"],
+        messages: ["stateful-apps:apps.python-app.replicas: got -1; expected an integer from 0 to 1000"],
     },
     {
         rule: "replicas must be an integer",
         app: "js-app", set: { replicas: 1.5 },
-        messages: ["stateful-apps:apps.js-app.replicas: got 1.5; expected an integer >= 0"],
+        messages: ["stateful-apps:apps.js-app.replicas: got 1.5; expected an integer from 0 to 1000"],
     },
     {
         rule: "storageSize must be a Kubernetes quantity",
@@ -172,7 +172,7 @@ export const BAD_SETTINGS: BadSetting[] = [
     {
         rule: "storageClass must be a StorageClass name (DNS subdomain)",
         app: "python-app", set: { storageClass: "Fast_SSD" },
-        messages: ['stateful-apps:apps.python-app.storageClass: got "Fast_SSD"; expected a StorageClass name (DNS subdomain), or empty for the cluster default'],
+        messages: ['stateful-apps:apps.python-app.storageClass: got "Fast_SSD"; expected a StorageClass name (DNS subdomain'],
     },
     {
         rule: "accessModes must not be empty",
@@ -214,7 +214,7 @@ export const BAD_SETTINGS: BadSetting[] = [
     {
         rule: "a null setting is rejected, not defaulted",
         app: "python-app", set: { replicas: null },
-        messages: ["stateful-apps:apps.python-app.replicas: got null; expected an integer >= 0"],
+        messages: ["stateful-apps:apps.python-app.replicas: got null; expected an integer from 0 to 1000"],
     },
     {
         rule: "a zero quantity with a suffix is not positive",
@@ -231,5 +231,70 @@ export const BAD_SETTINGS: BadSetting[] = [
         change: (c) => { c["stateful-apps:apps"] = ["python-app"]; },
         notInChart: "stack-level key: the chart gets one app's values",
         messages: ['stateful-apps:apps: got ["python-app"]; expected a map from app name to its settings'],
+    },
+    {
+        rule: "replicas has a documented upper bound (a typo must not schedule 20000 pods)",
+        app: "python-app", set: { replicas: 20000 },
+        messages: ["stateful-apps:apps.python-app.replicas: got 20000; expected an integer from 0 to 1000"],
+    },
+    {
+        rule: "storageSize must be whole bytes (1m is a thousandth of a byte)",
+        app: "python-app", set: { storageSize: "1m" },
+        messages: ['stateful-apps:apps.python-app.storageSize: got "1m"; expected a storage size as a positive Kubernetes quantity of whole bytes'],
+    },
+    {
+        rule: "storageSize must not have a negative exponent",
+        app: "python-app", set: { storageSize: "1e-3" },
+        messages: ['stateful-apps:apps.python-app.storageSize: got "1e-3"; expected a storage size as a positive Kubernetes quantity of whole bytes'],
+    },
+    {
+        rule: "a memory request must be whole bytes",
+        app: "python-app", set: { resources: { requests: { memory: "100m" } } },
+        messages: ['stateful-apps:apps.python-app.resources.requests.memory: got "100m"; expected a positive whole number of bytes'],
+    },
+    {
+        rule: "ReadWriteOncePod cannot be combined with another access mode",
+        app: "python-app", set: { accessModes: ["ReadWriteOncePod", "ReadWriteOnce"] },
+        messages: ['stateful-apps:apps.python-app.accessModes: got ["ReadWriteOncePod","ReadWriteOnce"]; expected a non-empty list of one of ReadWriteOnce'],
+    },
+    {
+        rule: "storageClass is at most 253 characters",
+        app: "python-app", set: { storageClass: "a".repeat(254) },
+        messages: ["stateful-apps:apps.python-app.storageClass: got", "DNS subdomain of at most 253 characters"],
+    },
+    {
+        rule: "an image reference with an uppercase repository is rejected",
+        app: "python-app", set: { image: "registry.example.com/Python-App:1.0" },
+        messages: ['stateful-apps:apps.python-app.image: got "registry.example.com/Python-App:1.0"; expected a container image reference'],
+    },
+    {
+        rule: "a malformed image reference is rejected",
+        app: "python-app", set: { image: "registry.example.com/app::1.0" },
+        messages: ['stateful-apps:apps.python-app.image: got "registry.example.com/app::1.0"; expected a container image reference'],
+    },
+    {
+        rule: "the namespace must not be kube-system (the program would label it PSS restricted)",
+        change: (c) => { c["stateful-apps:namespace"] = "kube-system"; },
+        notInChart: "stack-level key: the namespace is the release's, chosen by the program",
+        messages: ['stateful-apps:namespace: got "kube-system"; expected a namespace of the program\'s own, not one of default, kube-system, kube-public, kube-node-lease'],
+    },
+    {
+        rule: "the namespace must not be default",
+        change: (c) => { c["stateful-apps:namespace"] = "default"; },
+        notInChart: "stack-level key: the namespace is the release's, chosen by the program",
+        messages: ['stateful-apps:namespace: got "default"; expected a namespace of the program\'s own'],
+    },
+    {
+        rule: "an app name must not be another app's headless Service",
+        app: "js-app-headless", set: { image: "localhost/js-app:1" },
+        notInChart: "across apps: the chart gets one app's values",
+        messages: ['stateful-apps:apps: app name "js-app-headless" collides with the headless Service of the app "js-app"'],
+    },
+    {
+        rule: "Helm mode refuses pvcRetentionPolicy.whenDeleted Delete (a release replacement would delete every PVC)",
+        app: "python-app", set: { pvcRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Retain" } },
+        change: (c) => { c["stateful-apps:deployMethod"] = "helm"; },
+        notInChart: "depends on the deploy method: the chart alone cannot know it is installed by the program",
+        messages: ["stateful-apps:apps.python-app.pvcRetentionPolicy.whenDeleted: got \"Delete\"; expected Retain with deployMethod helm"],
     },
 ];

@@ -21,12 +21,17 @@ type K8sObject = { apiVersion: string; kind: string; metadata: any; [key: string
 
 /**
  * Every normalisation applied before comparing, and why it is legitimate:
- * 1. Label `app.kubernetes.io/managed-by`: "pulumi" in raw mode, "Helm" (.Release.Service) in helm mode.
- * 2. Label `helm.sh/chart`: Helm's chart-version label, raw mode has no chart.
- * 3. Annotations `pulumi.com/*`: instructions to Pulumi's Kubernetes provider (await, deletion
- *    propagation); in helm mode Helm does the awaiting and Pulumi never sees these objects.
- * 4. Annotation `stateful-apps.dev/replacement-id`: raw mode's marker that makes a StatefulSet
- *    replacement previewable with the buildable provider (components/statefulApp.ts).
+ * 1. Label `app.kubernetes.io/managed-by`: "pulumi" in raw mode, "Helm" (.Release.Service) in helm
+ *    mode, on the object and on its pod template (a mode switch restarts the pods anyway).
+ * 2. Label `helm.sh/chart` on the object's own metadata only: Helm's chart-version label, raw mode
+ *    has no chart. On a pod template it would be a difference: every chart version bump would
+ *    restart every pod.
+ * 3. Annotations `pulumi.com/*` on the object's own metadata only: instructions to Pulumi's
+ *    Kubernetes provider (await, deletion propagation); in helm mode Helm does the awaiting and
+ *    Pulumi never sees these objects, so they cannot be compared. On a pod template they would
+ *    reach the pods, so there they are compared.
+ * 4. Annotation `stateful-apps.dev/replacement-id` (object metadata): raw mode's marker that makes
+ *    a StatefulSet replacement previewable with the buildable provider (components/statefulApp.ts).
  * 5. An `annotations` map left empty by 3 and 4 is removed.
  * Nothing else is touched: names, namespaces, specs, values and their types must be identical.
  */
@@ -36,23 +41,22 @@ export function normalise(obj: K8sObject): K8sObject {
         if (!node || typeof node !== "object") {
             return;
         }
-        if (node.labels) {
-            delete node.labels["app.kubernetes.io/managed-by"];
-            delete node.labels["helm.sh/chart"];
-        }
-        if (node.annotations) {
-            for (const key of Object.keys(node.annotations)) {
-                if (key.startsWith("pulumi.com/") || key === REPLACEMENT_ID_ANNOTATION) {
-                    delete node.annotations[key];
-                }
-            }
-            if (Object.keys(node.annotations).length === 0) {
-                delete node.annotations;
-            }
-        }
+        delete node.labels?.["app.kubernetes.io/managed-by"];
         Object.values(node).forEach(visit);
     };
     visit(copy);
+    const own = copy.metadata ?? {};
+    delete own.labels?.["helm.sh/chart"];
+    if (own.annotations) {
+        for (const key of Object.keys(own.annotations)) {
+            if (key.startsWith("pulumi.com/") || key === REPLACEMENT_ID_ANNOTATION) {
+                delete own.annotations[key];
+            }
+        }
+        if (Object.keys(own.annotations).length === 0) {
+            delete own.annotations;
+        }
+    }
     return copy;
 }
 
@@ -109,7 +113,7 @@ async function bothModes(config: Record<string, unknown>, app: string) {
 /** Variants beyond the shipped stacks, so every template branch is compared. */
 const VARIANTS: Record<string, Record<string, unknown>> = {
     "OnDelete, 0 replicas, storage class, access modes": {
-        updateStrategy: { type: "OnDelete" }, replicas: 0, storageClass: "fast-ssd", accessModes: ["ReadWriteOncePod", "ReadOnlyMany"],
+        updateStrategy: { type: "OnDelete" }, replicas: 0, storageClass: "fast-ssd", accessModes: ["ReadWriteOnce", "ReadOnlyMany"],
     },
     "imagePullPolicy Never (a locally built image)": { imagePullPolicy: "Never" },
     "imagePullPolicy Always": { imagePullPolicy: "Always" },
@@ -118,7 +122,8 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
         updateStrategy: { type: "RollingUpdate", partition: 3, maxUnavailable: 2 },
         env: { B_FLAG: true, A_NUM: 7, C_TEXT: "x y" },
         resources: { requests: { cpu: "1", memory: "100Mi", "ephemeral-storage": "1Gi" }, limits: { cpu: "2", memory: "1Gi" } },
-        pvcRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Delete" },
+        // whenDeleted Delete is refused in Helm mode (a release replacement would delete the PVCs).
+        pvcRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Delete" },
     },
 };
 
@@ -195,6 +200,15 @@ describe("raw and helm modes render the same objects", function () {
             };
             assert.deepStrictEqual(differences([obj], [other]), []);
         });
+
+        it("when the pod template carries helm.sh/chart or a pulumi.com annotation", () => {
+            const sts = (templateMetadata: any): K8sObject => ({
+                apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "a" }, spec: { template: { metadata: templateMetadata } },
+            });
+            const plain = sts({ labels: { x: "1" } });
+            assert.strictEqual(differences([plain], [sts({ labels: { x: "1", "helm.sh/chart": "stateful-app-0.1.0" } })]).length, 1);
+            assert.strictEqual(differences([sts({ labels: { x: "1" }, annotations: { "pulumi.com/x": "1" } })], [plain]).length, 1);
+        });
     });
 });
 
@@ -225,6 +239,10 @@ describe("the chart (values.schema.json and _validate.tpl) rejects what the prog
             "unknown top-level keys are rejected",
             "deployMethod must be raw or helm",
             "apps must be a map",
+            "the namespace must not be kube-system (the program would label it PSS restricted)",
+            "the namespace must not be default",
+            "an app name must not be another app's headless Service",
+            "Helm mode refuses pvcRetentionPolicy.whenDeleted Delete (a release replacement would delete every PVC)",
         ]);
     });
 
@@ -257,12 +275,21 @@ describe("the chart (values.schema.json and _validate.tpl) rejects what the prog
     });
 
     it("request <= limit compares quantities, not strings (equal values in other units pass)", async () => {
-        for (const [request, limit] of [["1Gi", "1024Mi"], ["1k", "1e3"], ["500m", "0.5"], ["1m", "1e-3"]]) {
+        for (const [request, limit] of [["1Gi", "1024Mi"], ["1k", "1e3"]]) {
             const values = { ...(await stagingValues()), resources: { requests: { memory: request }, limits: { memory: limit } } };
             assert.ok(helmTemplate("python-app", "ns", values).length >= 5, `${request} <= ${limit}`);
         }
-        for (const [request, limit] of [["1025Mi", "1Gi"], ["2e-3", "1m"], ["0.6", "500m"]]) {
+        // Fractions of a unit: cpu only (memory is whole bytes).
+        for (const [request, limit] of [["500m", "0.5"], ["1m", "1e-3"]]) {
+            const values = { ...(await stagingValues()), resources: { requests: { cpu: request }, limits: { cpu: limit } } };
+            assert.ok(helmTemplate("python-app", "ns", values).length >= 5, `${request} <= ${limit}`);
+        }
+        for (const [request, limit] of [["1025Mi", "1Gi"], ["1001k", "1e6"]]) {
             const values = { ...(await stagingValues()), resources: { requests: { memory: request }, limits: { memory: limit } } };
+            assert.match(templateError("python-app", values), /expected at most the limit/, `${request} > ${limit}`);
+        }
+        for (const [request, limit] of [["2e-3", "1m"], ["0.6", "500m"]]) {
+            const values = { ...(await stagingValues()), resources: { requests: { cpu: request }, limits: { cpu: limit } } };
             assert.match(templateError("python-app", values), /expected at most the limit/, `${request} > ${limit}`);
         }
     });

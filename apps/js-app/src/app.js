@@ -4,7 +4,7 @@ import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 
 import { CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics } from './metrics.js';
-import { CorruptVisitsFile, VisitStore } from './store.js';
+import { CorruptVisitsFile, VisitStore, isOutOfSpace } from './store.js';
 
 /** One JSON object per line on stdout. */
 export function jsonLogger(write = (line) => process.stdout.write(line)) {
@@ -120,6 +120,11 @@ export function createApp({ dataDir, pod, adminToken, version = DEFAULT_VERSION,
   const logCorrupt = (err, msg = err.message) => log.error(msg, { file: err.file, problem: err.problem });
   const logWriteFailure = (err) =>
     log.error(`cannot persist visit: ${err.message}`, { file: store.file });
+  // 507, not 500, when the volume is full: the request was fine, there is no
+  // room (the visits file is left as it was; /readyz is 503 meanwhile).
+  const writeFailed = (res, err) => (isOutOfSpace(err)
+    ? error(res, 507, 'no space left on the data volume', { file: store.file, detail: err.message })
+    : error(res, 500, 'cannot write visits file', { file: store.file, detail: err.message }));
 
   // -- handlers: (req, res) -> Promise<void> -----------------------------------
   async function index(req, res) {
@@ -133,6 +138,7 @@ export function createApp({ dataDir, pod, adminToken, version = DEFAULT_VERSION,
         return html(res, 500, errorPage(err.message, ident));
       }
       logWriteFailure(err);
+      if (isOutOfSpace(err)) return html(res, 507, errorPage(`no space left on the data volume: ${err.message}`, ident));
       return html(res, 500, errorPage(`cannot write visits file: ${err.message}`, ident));
     }
     html(res, 200, page({ pod, visits, version, time: moscowTime() }));
@@ -161,7 +167,7 @@ export function createApp({ dataDir, pod, adminToken, version = DEFAULT_VERSION,
         return error(res, 500, 'corrupt visits file', { file: err.file, detail: err.problem });
       }
       logWriteFailure(err);
-      error(res, 500, 'cannot write visits file', { file: store.file, detail: err.message });
+      writeFailed(res, err);
     }
   }
 
@@ -178,7 +184,7 @@ export function createApp({ dataDir, pod, adminToken, version = DEFAULT_VERSION,
       previous = await store.reset((err) => log.warn(`reset replaces corrupt visits file: ${err.message}`));
     } catch (err) {
       logWriteFailure(err);
-      return error(res, 500, 'cannot write visits file', { file: store.file, detail: err.message });
+      return writeFailed(res, err);
     }
     log.warn('visits reset', { previous, pod });
     json(res, 200, { visits: 0, previous, ...ident });
@@ -193,6 +199,11 @@ export function createApp({ dataDir, pod, adminToken, version = DEFAULT_VERSION,
     try {
       await store.checkWritable();
     } catch (err) {
+      if (isOutOfSpace(err)) {
+        // Visits would fail (507) until space is freed: leave the Service.
+        log.error(`not ready: no space left on the data volume: ${err.message}`, { dir: store.dataDir });
+        return error(res, 503, 'no space left on the data volume', { dir: store.dataDir, detail: err.message });
+      }
       log.error(`not ready: data directory not writable: ${err.message}`, { dir: store.dataDir });
       return error(res, 503, 'data directory not writable', { dir: store.dataDir, detail: err.message });
     }

@@ -39,7 +39,7 @@
 
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { open, readdir, stat, unlink } from 'node:fs/promises';
+import { readdir, stat, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
 
@@ -362,15 +362,30 @@ export class VisitStore {
     });
   }
 
-  /** Rejects unless an increment could write: the directory exists and a file can be created. */
+  /**
+   * Rejects unless an increment could write: the directory exists and a file
+   * with content can be written and synced. Creating an empty file is not
+   * enough: it needs no data block, so it still succeeds on a full volume
+   * (ENOSPC) where every commit fails; a few bytes written and fsync'ed make
+   * that surface (delayed allocation may report it only at the fsync). The
+   * probe is removed whether that worked or not.
+   */
   async checkWritable() {
     const st = await stat(this.dataDir);
     if (!st.isDirectory()) {
       throw Object.assign(new Error(`${this.dataDir} is not a directory`), { code: 'ENOTDIR' });
     }
     const probe = path.join(this.dataDir, tmpName('.readyz.'));
-    const fh = await open(probe, 'wx', FILE_MODE);
-    await fh.close();
-    await unlink(probe);
+    const fd = fs.openSync(probe, 'wx', FILE_MODE);
+    try {
+      fs.writeSync(fd, 'ready\n', 0); // written as a commit writes: a few bytes
+      await fsync(fd);
+    } finally {
+      fs.closeSync(fd);
+      await unlink(probe);
+    }
   }
 }
+
+/** Whether a write failed because the volume (or the quota) is full. */
+export const isOutOfSpace = (err) => err?.code === 'ENOSPC' || err?.code === 'EDQUOT';

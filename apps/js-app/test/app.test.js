@@ -1,7 +1,8 @@
 // Endpoint contracts, against an in-process server on an ephemeral port.
 
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import fs from 'node:fs';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, test } from 'node:test';
 
 import { createApp, moscowTime } from '../src/app.js';
@@ -227,6 +228,49 @@ test('a corrupt file is reported on /readyz, / and /visits, and never reset', as
   assert.equal(await readFile(file, 'utf8'), '0\n');
   assert.deepEqual(JSON.parse((await get('/readyz')).body), { status: 'ready', visits: 0, ...IDENT });
   assert.equal(pageCount((await get('/')).body), 1);
+});
+
+test('a full volume (ENOSPC): /readyz 503, visits 507, the file intact, then it recovers', async (t) => {
+  const file = `${tmp.dataDir}/visits`;
+  for (let i = 0; i < 3; i++) assert.equal((await request(port, 'POST', '/visits')).status, 200);
+  assert.equal(await readFile(file, 'utf8'), '3\n');
+  // Every data write fails, as on a full volume (creating files and renaming
+  // still work: an empty file needs no data block). Not stdout/stderr.
+  const { writeSync } = fs;
+  const full = t.mock.method(fs, 'writeSync', (fd, ...rest) => {
+    if (fd > 2) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
+    return writeSync(fd, ...rest);
+  });
+
+  let res = await get('/readyz');
+  assert.equal(res.status, 503);
+  let body = JSON.parse(res.body);
+  assert.match(body.error, /space/);
+  assert.equal(body.dir, tmp.dataDir);
+  assert.match(body.detail, /ENOSPC/);
+  assert.equal((await get('/healthz')).status, 200); // liveness: no restart loop
+  res = await request(port, 'POST', '/visits');
+  assert.equal(res.status, 507);
+  body = JSON.parse(res.body);
+  assert.match(body.error, /space/);
+  assert.equal(body.file, file);
+  res = await get('/');
+  assert.equal(res.status, 507);
+  assert.ok(res.body.includes('no space left'), res.body);
+  assert.equal(await readFile(file, 'utf8'), '3\n'); // not truncated, not replaced
+  assert.equal(await visits(), 3); // reads still work
+  assert.equal((await get('/healthz')).status, 200);
+  // No partial temp file or readiness probe left behind.
+  assert.deepEqual(await readdir(tmp.dataDir), ['visits']);
+  assert.ok(logs.some((l) => l.level === 'error' && l.msg.includes('no space left')));
+
+  full.mock.restore(); // space freed
+  res = await get('/readyz');
+  assert.equal(res.status, 200);
+  assert.equal(JSON.parse(res.body).visits, 3);
+  assert.equal(JSON.parse((await request(port, 'POST', '/visits')).body).visits, 4);
+  assert.equal(await readFile(file, 'utf8'), '4\n');
+  assert.equal((await get('/healthz')).status, 200);
 });
 
 test('one log line per request', async () => {

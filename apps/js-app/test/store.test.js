@@ -155,6 +155,24 @@ test('checkWritable passes on a writable dir, leaves nothing, fails on a missing
   await assert.rejects(new VisitStore(path.join(tmp.dataDir, 'missing')).checkWritable(), { code: 'ENOENT' });
 });
 
+test('on a full volume (ENOSPC) checkWritable rejects, a commit keeps the old file and leaves no temp file', async (t) => {
+  assert.equal(await store.increment(), 1);
+  const { writeSync } = fs;
+  const full = t.mock.method(fs, 'writeSync', (fd, ...rest) => {
+    if (fd > 2) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    return writeSync(fd, ...rest);
+  });
+  await assert.rejects(store.checkWritable(), { code: 'ENOSPC' });
+  // With the prepared temp file, then with a new one.
+  await assert.rejects(store.increment(), { code: 'ENOSPC' });
+  await assert.rejects(store.increment(), { code: 'ENOSPC' });
+  assert.equal(await readFile(store.file, 'utf8'), '1\n');
+  assert.deepEqual(await readdir(tmp.dataDir), ['visits']);
+  full.mock.restore();
+  await store.checkWritable();
+  assert.equal(await store.increment(), 2);
+});
+
 test('SIGKILL mid-write never leaves a torn file', async () => {
   const code = `import { VisitStore } from './src/store.js';
     const s = new VisitStore(process.argv[1]);

@@ -233,3 +233,49 @@ def test_one_log_line_per_request(client, capsys):
     requests = [(e["method"], e["path"], e["status"]) for e in lines if e["msg"] == "request"]
     assert requests == [("GET", "/", 200), ("GET", "/healthz", 200), ("GET", "/missing", 404)]
     assert all(e["pod"] == POD and "duration_ms" in e for e in lines)
+
+
+def test_full_volume_readyz_503_visits_507_file_intact_then_recovers(client, data_dir,
+                                                                     monkeypatch):
+    """ENOSPC: an empty file can still be created on a full volume, so readiness
+    must write real bytes to notice; visits answer 507 and leave the file as it was."""
+    import errno
+    import os
+
+    for _ in range(3):
+        assert client.post("/visits").status_code == 200
+    before = (data_dir / "visits").read_bytes()
+    assert before == b"3\n"
+
+    def full(*_args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    # Every data write fails, as on a full volume (creating files and renaming still work).
+    monkeypatch.setattr(os, "write", full)
+    monkeypatch.setattr(os, "pwrite", full)
+
+    resp = client.get("/readyz")
+    assert resp.status_code == 503
+    body = resp.get_json()
+    assert "space" in body["error"]
+    assert body["dir"] == str(data_dir) and "No space left" in body["detail"]
+    assert client.get("/healthz").status_code == 200  # liveness: no restart loop
+    resp = client.post("/visits")
+    assert resp.status_code == 507
+    assert "space" in resp.get_json()["error"]
+    resp = client.get("/")
+    assert resp.status_code == 507
+    assert b"no space left" in resp.data
+    assert (data_dir / "visits").read_bytes() == before  # not truncated, not replaced
+    assert client.get("/visits").get_json()["visits"] == 3  # reads still work
+    assert client.get("/healthz").status_code == 200
+    # No partial temp file or readiness probe left behind.
+    assert [n for n in os.listdir(data_dir) if n.startswith(".")] == []
+
+    monkeypatch.undo()  # space freed
+    resp = client.get("/readyz")
+    assert resp.status_code == 200
+    assert resp.get_json()["visits"] == 3
+    assert client.post("/visits").get_json()["visits"] == 4
+    assert (data_dir / "visits").read_bytes() == b"4\n"
+    assert client.get("/healthz").status_code == 200

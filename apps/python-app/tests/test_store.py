@@ -269,6 +269,36 @@ def test_check_writable(data_dir):
         VisitStore(str(data_dir / "missing")).check_writable()
 
 
+def test_check_writable_and_increment_on_a_full_volume(data_dir, monkeypatch):
+    """ENOSPC: creating an empty file needs no data block, so check_writable
+    must write (and sync) real bytes; a failed commit keeps the old file and
+    removes its partial temp file."""
+    import errno
+
+    store = VisitStore(str(data_dir))
+    assert store.increment() == 1
+
+    def full(*_args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    monkeypatch.setattr(os, "pwrite", full)
+    with pytest.raises(OSError) as exc:
+        store.check_writable()
+    assert exc.value.errno == errno.ENOSPC
+    for _ in range(2):  # with the prepared temp file, then with a new one
+        with pytest.raises(OSError) as exc:
+            store.increment()
+        assert exc.value.errno == errno.ENOSPC
+    assert (data_dir / "visits").read_text() == "1\n"
+    assert tmp_files(data_dir) == []
+    assert [n for n in os.listdir(data_dir) if n.startswith(".readyz")] == []
+    monkeypatch.undo()
+    store.check_writable()
+    assert store.increment() == 2
+    store.close()
+
+
 def test_durability_order_answered_only_after_fsync_rename_and_directory_fsync(
         data_dir, monkeypatch):
     """What kill -9 cannot show (the page cache survives a killed process):

@@ -17,7 +17,7 @@ from werkzeug.exceptions import MethodNotAllowed
 
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import Metrics
-from .store import CorruptVisitsFile, VisitStore
+from .store import CorruptVisitsFile, VisitStore, is_out_of_space
 
 try:
     from zoneinfo import ZoneInfo
@@ -146,6 +146,11 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
 
     def storage_failed(exc: OSError) -> Response:
         log.error("cannot persist visit: %s", exc, extra={"fields": {"file": store.path}})
+        if is_out_of_space(exc):
+            # 507, not 500: the request was fine, the volume is full (the
+            # visits file is left as it was; /readyz is 503 meanwhile).
+            return error(507, "no space left on the data volume", file=store.path,
+                         detail=str(exc))
         return error(500, "cannot write visits file", file=store.path, detail=str(exc))
 
     # -- logging + metrics for every request --------------------------------
@@ -186,6 +191,10 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
             return render_template("error.html", message=str(exc), **ident), 500
         except OSError as exc:
             log.error("cannot persist visit: %s", exc, extra={"fields": {"file": store.path}})
+            if is_out_of_space(exc):
+                return render_template(
+                    "error.html", message=f"no space left on the data volume: {exc}",
+                    **ident), 507
             return render_template("error.html", message=f"cannot write visits file: {exc}",
                                    **ident), 500
         # The template object directly: Flask's render_template adds context
@@ -241,6 +250,12 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         try:
             store.check_writable()
         except OSError as exc:
+            if is_out_of_space(exc):
+                # Visits would fail (507) until space is freed: leave the Service.
+                log.error("not ready: no space left on the data volume: %s", exc,
+                          extra={"fields": {"dir": store.data_dir}})
+                return error(503, "no space left on the data volume", dir=store.data_dir,
+                             detail=str(exc))
             log.error("not ready: data directory not writable: %s", exc,
                       extra={"fields": {"dir": store.data_dir}})
             return error(503, "data directory not writable", dir=store.data_dir, detail=str(exc))

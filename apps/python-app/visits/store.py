@@ -51,6 +51,7 @@ Guarantees:
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -363,10 +364,21 @@ class VisitStore:
     # -- readiness ---------------------------------------------------------
     def check_writable(self) -> None:
         """Raise OSError unless an increment could write here: the directory
-        exists, the lock file opens for writing and a file can be created."""
+        exists, the lock file opens for writing and a file with content can
+        be written and synced. Creating an empty file is not enough: it needs
+        no data block, so it still succeeds on a full volume (ENOSPC) where
+        every commit fails; a few bytes written and fsync'ed make that surface
+        (delayed allocation may report it only at the fsync)."""
         if not os.path.isdir(self.data_dir):
             raise NotADirectoryError(f"data directory {self.data_dir} does not exist")
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
         os.close(fd)
-        with tempfile.NamedTemporaryFile(prefix=".readyz.", dir=self.data_dir):
-            pass
+        # Deleted on close, whether the write succeeded or not.
+        with tempfile.NamedTemporaryFile(prefix=".readyz.", dir=self.data_dir) as probe:
+            os.write(probe.fileno(), b"ready\n")  # what a commit writes: a few bytes
+            os.fsync(probe.fileno())
+
+
+def is_out_of_space(exc: BaseException) -> bool:
+    """Whether a write failed because the volume (or the quota) is full."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)

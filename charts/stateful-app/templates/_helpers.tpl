@@ -17,11 +17,16 @@ app.kubernetes.io/name: {{ include "stateful-app.name" . }}
 app.kubernetes.io/instance: {{ include "stateful-app.name" . }}
 {{- end -}}
 
-{{- define "stateful-app.labels" -}}
+{{/* The pod template's labels: no helm.sh/chart, or every chart version bump would restart every pod. */}}
+{{- define "stateful-app.podLabels" -}}
 {{ include "stateful-app.selectorLabels" . }}
 app.kubernetes.io/component: web
 app.kubernetes.io/part-of: stateful-apps
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "stateful-app.labels" -}}
+{{ include "stateful-app.podLabels" . }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
