@@ -1,5 +1,6 @@
 // Pulumi-managed pieces every app has in both deploy methods: the admin-token Secret, the
 // PVC resize patches and the stack outputs.
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
@@ -41,18 +42,17 @@ export function appSecret(
     parent: pulumi.Resource,
 ) {
     const token = new random.RandomPassword(`${app.name}-admin-token`, { length: 32, special: false }, { parent });
+    const data = pulumi.all([secretEnv, token.result]).apply(([env, adminToken]): Record<string, string> => ({ ...env, [ADMIN_TOKEN_KEY]: adminToken }));
     const secret = new k8s.core.v1.Secret(
         `${app.name}-admin-token`,
         {
             metadata: metadata(app, namespace),
             type: "Opaque",
-            stringData: pulumi.secret(
-                pulumi.all([secretEnv, token.result]).apply(([env, adminToken]) => ({ ...env, [ADMIN_TOKEN_KEY]: adminToken })),
-            ),
+            stringData: pulumi.secret(data),
         },
         { parent },
     );
-    return { token: token.result, secret };
+    return { token: token.result, secret, checksum: secretChecksum(data) };
 }
 
 /**
@@ -98,4 +98,15 @@ export function appOutputs(app: AppSettings, namespace: pulumi.Input<string>, ad
  */
 export function componentOutputs(app: AppSettings, namespace: pulumi.Input<string>, outputs: AppOutputs): pulumi.Inputs {
     return { ...outputs, namespace, podSelector: selectorLabels(app), deletePvcs: app.pvcRetentionPolicy.whenDeleted === "Delete" };
+}
+
+/**
+ * sha256 of the Secret's data, keys sorted: changes exactly when a value or a name does. Not a
+ * Pulumi secret (unsecret): it is a hash over a random 32-character token, it reveals no value,
+ * and as a secret it would hide the whole pod template from every preview diff.
+ */
+export function secretChecksum(data: pulumi.Output<Record<string, string>>): pulumi.Output<string> {
+    return pulumi.unsecret(
+        data.apply((d) => crypto.createHash("sha256").update(JSON.stringify(Object.keys(d).sort().map((k) => [k, d[k]]))).digest("hex")),
+    );
 }

@@ -14,7 +14,7 @@ type Schema = Record<string, any>;
 export const APP_SCHEMA: Schema = JSON.parse(fs.readFileSync(path.join(CHART_DIR, "values.schema.json"), "utf8"));
 
 /** Chart values the program fills in itself (an app's Secret); not settings a user may set. */
-export const PROGRAM_FILLED_KEYS = ["adminTokenSecret", "secretEnvNames"] as const;
+export const PROGRAM_FILLED_KEYS = ["adminTokenSecret", "secretEnvNames", "secretChecksum"] as const;
 
 /** The keys a user may set under `apps.<app>`: the schema's, minus the program-filled ones. */
 export const APP_KEYS: readonly string[] = Object.keys(APP_SCHEMA.properties).filter(

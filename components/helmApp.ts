@@ -9,9 +9,9 @@ import { appSecret, AppComponentArgs, appOutputs, AppOutputs, componentOutputs, 
 export const CHART_PATH = "./charts/stateful-app";
 
 /** The chart values for an app: its validated settings, plus the Pulumi-managed Secret's name. */
-export function helmValues(app: AppSettings): Record<string, unknown> {
+export function helmValues(app: AppSettings, secretChecksum?: pulumi.Input<string>): Record<string, unknown> {
     const { name, ...settings } = app;
-    return { ...settings, adminTokenSecret: name };
+    return { ...settings, adminTokenSecret: name, ...(secretChecksum !== undefined ? { secretChecksum } : {}) };
 }
 
 export type HelmStatefulAppArgs = AppComponentArgs;
@@ -29,14 +29,14 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
         const { app, namespace } = args;
         const ns = namespace.metadata.name;
 
-        const { token, secret } = appSecret(app, ns, args.secretEnv, this);
+        const { token, secret, checksum } = appSecret(app, ns, args.secretEnv, this);
         this.release = new k8s.helm.v3.Release(
             app.name,
             {
                 name: app.name,
                 chart: CHART_PATH,
                 namespace: ns,
-                values: helmValues(app),
+                values: helmValues(app, checksum),
                 createNamespace: false,
                 timeout: 600,
                 maxHistory: 10,

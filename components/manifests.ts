@@ -156,6 +156,14 @@ function containerEnv(app: AppSettings): k8s.types.input.core.v1.EnvVar[] {
     ];
 }
 
+/**
+ * Pod-template annotation with a hash of the app's Secret data: Kubernetes does not restart pods
+ * when a Secret they read at start changes, so a changed secret value changes the template and
+ * rolls the pods. A hash, never the values (it covers the 32-character random admin token, so it
+ * cannot be guessed back). The chart renders the same annotation from `secretChecksum`.
+ */
+export const SECRET_CHECKSUM_ANNOTATION = "stateful-apps.dev/secret-checksum";
+
 /** Annotation carrying the id of the StatefulSet's current replacement generation (raw mode). */
 export const REPLACEMENT_ID_ANNOTATION = "stateful-apps.dev/replacement-id";
 
@@ -163,6 +171,7 @@ export function statefulSet(
     app: AppSettings,
     namespace: pulumi.Input<string>,
     extraAnnotations: Record<string, pulumi.Input<string>> = {},
+    secretChecksum?: pulumi.Input<string>,
 ): k8s.apps.v1.StatefulSetArgs {
     return {
         metadata: metadata(app, namespace, app.name, { ...statefulSetAnnotations(app), ...extraAnnotations }),
@@ -174,7 +183,10 @@ export function statefulSet(
             persistentVolumeClaimRetentionPolicy: { ...app.pvcRetentionPolicy },
             selector: { matchLabels: selectorLabels(app) },
             template: {
-                metadata: { labels: commonLabels(app) },
+                metadata: {
+                    labels: commonLabels(app),
+                    ...(secretChecksum !== undefined ? { annotations: { [SECRET_CHECKSUM_ANNOTATION]: secretChecksum } } : {}),
+                },
                 spec: {
                     serviceAccountName: app.name,
                     automountServiceAccountToken: false,

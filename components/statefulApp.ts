@@ -26,7 +26,7 @@ export class StatefulApp extends pulumi.ComponentResource {
         const ns = namespace.metadata.name;
         const child = { parent: this, dependsOn: [namespace] };
 
-        const { token, secret } = appSecret(app, ns, args.secretEnv, this);
+        const { token, secret, checksum } = appSecret(app, ns, args.secretEnv, this);
         const serviceAccount = new k8s.core.v1.ServiceAccount(app.name, manifests.serviceAccount(app, ns), child);
         this.headlessService = new k8s.core.v1.Service(`${app.name}-headless`, manifests.headlessService(app, ns), child);
         this.service = new k8s.core.v1.Service(app.name, manifests.clientService(app, ns), child);
@@ -39,7 +39,7 @@ export class StatefulApp extends pulumi.ComponentResource {
             { byteLength: 4, keepers: replacingSettings(app) },
             { parent: this },
         );
-        const stsArgs = manifests.statefulSet(app, ns, { [manifests.REPLACEMENT_ID_ANNOTATION]: replacementId.hex });
+        const stsArgs = manifests.statefulSet(app, ns, { [manifests.REPLACEMENT_ID_ANNOTATION]: replacementId.hex }, checksum);
         this.statefulSet = new k8s.apps.v1.StatefulSet(app.name, stsArgs, {
             parent: this,
             // Pods need their ServiceAccount and Secret at admission/start, and their stable DNS names.

@@ -25,7 +25,9 @@ describe("deploy methods", () => {
             const run = await runProgram(loadStackFile("staging"), "staging");
             // What Pulumi.staging.yaml sets, over values.yaml's defaults (the unset keys).
             const defaults = chartDefaults() as Record<string, any>;
-            assert.deepStrictEqual(run.get(T.release, "python-app").inputs.values, {
+            const { secretChecksum, ...values } = run.get(T.release, "python-app").inputs.values;
+            assert.match(secretChecksum, /^[0-9a-f]{64}$/, "the hash of the Secret's data (secretEnv.test.ts)");
+            assert.deepStrictEqual(values, {
                 ...defaults,
                 image: "ghcr.io/stateful-apps/python-app:0.1.0",
                 port: 5000,

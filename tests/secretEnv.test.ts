@@ -68,6 +68,27 @@ describe("secretEnv", () => {
         assert.ok(jsEnv.includes("JS_TOKEN") && !jsEnv.includes("DB_PASSWORD"), "each app gets only its own");
     });
 
+    // A pod reads its Secret at start only: a changed value must change the pod template.
+    for (const stack of ["dev", "staging"] as const) {
+        it(`${stack}: a changed secret value changes the pod template's secret checksum (a rolling restart), an unchanged one keeps it`, async () => {
+            const checksum = async (config: Record<string, unknown>) => {
+                const run = await runProgram(config, stack);
+                return stack === "dev"
+                    ? run.get(T.statefulSet, "python-app").inputs.spec.template.metadata.annotations["stateful-apps.dev/secret-checksum"]
+                    : run.get(T.release, "python-app").inputs.values.secretChecksum;
+            };
+            const before = await checksum(withSecretEnv(stack));
+            assert.match(before, /^[0-9a-f]{64}$/);
+            assert.strictEqual(await checksum(withSecretEnv(stack)), before, "same data, same checksum: no restart");
+            const changed = withSecretEnv(stack);
+            changed["stateful-apps:secretEnv"] = secretConfig({ "python-app": { DB_PASSWORD: "another-password", API_KEY }, "js-app": { JS_TOKEN } });
+            assert.notStrictEqual(await checksum(changed), before);
+            for (const value of SECRET_VALUES) {
+                assert.ok(!before.includes(value), "a hash, not the value");
+            }
+        });
+    }
+
     it("helm mode: the release values carry the names only (the chart references the Secret's keys)", async () => {
         const run = await runProgram(withSecretEnv("staging"), "staging");
         assert.deepStrictEqual(run.get(T.release, "python-app").inputs.values.secretEnvNames, ["API_KEY", "DB_PASSWORD"]);

@@ -19,5 +19,7 @@ phase "chart equivalence (npm run test:chart)" npm run test:chart
 phase "actionlint" actionlint
 phase "apps (npm run test:apps)" bash apps/test.sh
 phase "end-to-end (npm run test:e2e)" bash e2e/run.sh
+# After the suite: npm start's cluster is the same local cluster, so the two never overlap.
+phase "fault: npm run stop after a manual pulumi destroy" bash cluster/tests/stop-after-destroy.sh
 [[ "$(user_pulumi)" == "$user_pulumi_before" ]] || die "the run changed $HOME/.pulumi (the user's own Pulumi home)"
 log "all tests passed in $((SECONDS - started))s"
