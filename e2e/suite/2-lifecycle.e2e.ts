@@ -47,7 +47,7 @@ describe("running dev stack (raw)", function () {
         const snapshot = () => kubectl(["get", "statefulset,service,pvc,secret", "-n", NS, "-o", "jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}"]);
         const before = snapshot();
         const cases: [Record<string, unknown>, RegExp][] = [
-            [{ replicas: -1 }, /stateful-apps:apps\.python-app\.replicas: got -1; expected an integer >= 0/],
+            [{ replicas: -1 }, /stateful-apps:apps\.python-app\.replicas: got -1; expected an integer from 0 to 1000/],
             [{ storageSize: "lots" }, /stateful-apps:apps\.python-app\.storageSize: got "lots"/],
             [{ updateStrategy: { type: "OnDelete", partition: 1 } }, /updateStrategy\.partition: got 1; expected no partition with updateStrategy\.type OnDelete/],
             [{ replica: 3 }, /stateful-apps:apps\.python-app\.replica: unknown key/],
