@@ -12,6 +12,7 @@
 // silently.
 import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
+import { hookRegistration, HOOKS_UNSUPPORTED } from "./sdkInternals";
 
 /** The hook's name: the engine records it in the state and calls it by name on a later run. */
 export const POD_CLEANUP_HOOK = "stateful-apps-delete-app-pods";
@@ -137,8 +138,8 @@ export async function onAppDeleted(args: pulumi.ResourceHookArgs, api: () => Pod
 }
 
 /**
- * Registers the hook. Resolves to undefined, with a warning, when the Pulumi language host cannot
- * register hooks (e.g. a nodejs language host whose monitor proxy predates RegisterResourceHook, like
+ * Registers the hook. Resolves to undefined, with a warning, when the hook cannot be registered:
+ * under Pulumi's unit-test mocks (setMocks), or when the Pulumi language host cannot register hooks (e.g. a nodejs language host whose monitor proxy predates RegisterResourceHook, like
  * the one built from sdk v3.68 that this project used before it had its own): the stack then deploys as before, and destroy leaves pods running.
  */
 export async function registerPodCleanupHook(): Promise<pulumi.ResourceHook | undefined> {
@@ -148,11 +149,11 @@ export async function registerPodCleanupHook(): Promise<pulumi.ResourceHook | un
     const hook = new pulumi.ResourceHook(POD_CLEANUP_HOOK, (args) => onAppDeleted(args, () => kubernetesPodApi(config)));
     try {
         // The SDK registers a hook asynchronously and only fails when a resource uses it.
-        await (hook as unknown as { __registered: Promise<void> }).__registered;
+        await hookRegistration(hook);
         return hook;
     } catch (e) {
         const message = (e as Error).message ?? String(e);
-        if (!/UNIMPLEMENTED|does not support resource hooks/.test(message)) {
+        if (!HOOKS_UNSUPPORTED.test(message)) {
             throw e;
         }
         await pulumi.log.warn(

@@ -4,6 +4,7 @@
 // program cannot tell which leaf was secret). So secret values get a top-level key of their own,
 // `stateful-apps:secretEnv`, and a secret anywhere else is rejected: the program would use it in
 // plain text (env values, image, names), visible in previews, diffs and state.
+import { isConfigSecret } from "./sdkInternals";
 import * as pulumi from "@pulumi/pulumi";
 import { checkEnvName } from "./env";
 import { CONFIG_NAMESPACE, isObject, Json, Problems } from "./problems";
@@ -14,17 +15,8 @@ export const SECRET_ENV_KEY = "secretEnv";
 /** The command that sets one secret env value, for error messages and docs. */
 export const SECRET_ENV_COMMAND = `pulumi config set --secret --path '${CONFIG_NAMESPACE}:${SECRET_ENV_KEY}.<app>.<NAME>' <value>`;
 
-// Pulumi's SDK exposes which config keys are secret only through this internal function
-// (it backs Config.get's "use getSecret" warning); @pulumi/pulumi is pinned, and a unit test
-// runs it. If it ever disappears, fail rather than treat every secret as plain.
-const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (key: string) => boolean };
-
 /** The full keys (`stateful-apps:<key>`) of the current stack's config that Pulumi marks secret. */
 export function secretConfigKeys(keys: string[]): string[] {
-    const isConfigSecret = runtimeConfig.isConfigSecret;
-    if (typeof isConfigSecret !== "function") {
-        throw new Error("@pulumi/pulumi no longer exposes runtime/config isConfigSecret: cannot tell secret config from plain config");
-    }
     return keys.filter((k) => isConfigSecret(k));
 }
 
