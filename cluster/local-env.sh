@@ -17,3 +17,10 @@ use_local_backend() {
   export PULUMI_BACKEND_URL="file://$STATEFUL_APPS_CACHE/local/state/$uid"
   mkdir -p "${PULUMI_BACKEND_URL#file://}"
 }
+
+# use_local_cluster: the running local cluster's kubeconfig and its state (use_local_backend).
+use_local_cluster() {
+  KUBECONFIG="$("$PROJECT_DIR/cluster/cluster.sh" kubeconfig)" || die "no local cluster kubeconfig"
+  export KUBECONFIG
+  use_local_backend
+}

@@ -15,8 +15,7 @@ deployed_resources() {
 }
 
 destroy_stack() {
-  export KUBECONFIG
-  use_local_backend
+  use_local_cluster
   cd "$LOCAL_WORKSPACE"
   pulumi stack select "$LOCAL_STACK" 2>/dev/null || return 0
   local left

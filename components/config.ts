@@ -201,7 +201,7 @@ export function parseStackConfig(config: Record<string, Json>, secretKeys: reado
     const namespace = config.namespace ?? STACK_DEFAULTS.namespace;
     if (!unreadable.has("namespace") && (typeof namespace !== "string" || !DNS1123_LABEL.test(namespace) || namespace.length > 63)) {
         p.add("namespace", namespace, "a DNS label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit");
-    } else if ((RESERVED_NAMESPACES as readonly unknown[]).includes(namespace)) {
+    } else if (!unreadable.has("namespace") && (RESERVED_NAMESPACES as readonly unknown[]).includes(namespace)) {
         p.add("namespace", namespace, `a namespace of the program's own, not one of ${RESERVED_NAMESPACES.join(", ")} (the program labels it Pod Security restricted)`);
     }
     const deployMethod = config.deployMethod ?? STACK_DEFAULTS.deployMethod;

@@ -8,10 +8,10 @@ import { appSecret, AppComponentArgs, appOutputs, AppOutputs, componentOutputs, 
 /** Chart path as the Release records it: relative, so state does not depend on the checkout path. */
 export const CHART_PATH = "./charts/stateful-app";
 
-/** The chart values for an app: its validated settings, plus the Pulumi-managed Secret's name. */
-export function helmValues(app: AppSettings, secretChecksum?: pulumi.Input<string>): Record<string, unknown> {
+/** The chart values for an app: its validated settings, plus the Pulumi-managed Secret's name and data hash. */
+export function helmValues(app: AppSettings, secretChecksum: pulumi.Input<string>): Record<string, unknown> {
     const { name, ...settings } = app;
-    return { ...settings, adminTokenSecret: name, ...(secretChecksum !== undefined ? { secretChecksum } : {}) };
+    return { ...settings, adminTokenSecret: name, secretChecksum };
 }
 
 export type HelmStatefulAppArgs = AppComponentArgs;

@@ -12,7 +12,7 @@ export const RUN_AS_ID = 10001;
 /** Where each pod's PVC is mounted; the apps keep their `visits` file there. */
 export const DATA_DIR = "/data";
 
-/** Suffix of an app's headless Service name (the chart's `stateful-app.headlessName` repeats it: a Go template cannot import it). */
+/** Suffix of an app's headless Service name (the chart's `stateful-app.headlessServiceName` repeats it: a Go template cannot import it). */
 export const HEADLESS_SUFFIX = "-headless";
 export const headlessServiceName = (app: string) => `${app}${HEADLESS_SUFFIX}`;
 
@@ -170,8 +170,8 @@ export const REPLACEMENT_ID_ANNOTATION = "stateful-apps.dev/replacement-id";
 export function statefulSet(
     app: AppSettings,
     namespace: pulumi.Input<string>,
-    extraAnnotations: Record<string, pulumi.Input<string>> = {},
-    secretChecksum?: pulumi.Input<string>,
+    extraAnnotations: Record<string, pulumi.Input<string>>,
+    secretChecksum: pulumi.Input<string>,
 ): k8s.apps.v1.StatefulSetArgs {
     return {
         metadata: metadata(app, namespace, app.name, { ...statefulSetAnnotations(app), ...extraAnnotations }),
@@ -185,7 +185,7 @@ export function statefulSet(
             template: {
                 metadata: {
                     labels: commonLabels(app),
-                    ...(secretChecksum !== undefined ? { annotations: { [SECRET_CHECKSUM_ANNOTATION]: secretChecksum } } : {}),
+                    annotations: { [SECRET_CHECKSUM_ANNOTATION]: secretChecksum },
                 },
                 spec: {
                     serviceAccountName: app.name,
@@ -253,9 +253,8 @@ export function statefulSet(
     };
 }
 
-/** Voluntary disruptions (node drains) take at most one pod at a time. Only for replicas > 1. */
 /**
- * At most one pod evicted at a time. An unready pod (e.g. a corrupt visits file keeps it out of
+ * Voluntary disruptions (node drains) take at most one pod at a time; only for replicas > 1. An unready pod (e.g. a corrupt visits file keeps it out of
  * readiness by design) may always be evicted: with the default policy it would count as disrupted
  * and leave 0 allowed disruptions, so one broken pod would block every drain of its nodes.
  */

@@ -4,10 +4,10 @@
 // program cannot tell which leaf was secret). So secret values get a top-level key of their own,
 // `stateful-apps:secretEnv`, and a secret anywhere else is rejected: the program would use it in
 // plain text (env values, image, names), visible in previews, diffs and state.
-import { isConfigSecret } from "./sdkInternals";
 import * as pulumi from "@pulumi/pulumi";
 import { checkEnvName } from "./env";
 import { CONFIG_NAMESPACE, isObject, Json, Problems } from "./problems";
+import { isConfigSecret } from "./sdkInternals";
 
 /** The top-level key holding secret env values: `secretEnv.<app>.<NAME>: <secret value>`. */
 export const SECRET_ENV_KEY = "secretEnv";

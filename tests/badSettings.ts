@@ -9,6 +9,9 @@ const DEFAULT_MEMORY_LIMIT = (chartDefaults() as any).resources.limits.memory;
 
 type Config = Record<string, any>;
 
+/** Why no namespace row reaches the chart. */
+const NAMESPACE_NOT_IN_CHART = "stack-level key: the namespace is the release's, chosen by the program";
+
 export interface BadSetting {
     rule: string;
     /** Settings assigned over one app's settings in the dev stack (the app is added if new)... */
@@ -104,7 +107,7 @@ export const BAD_SETTINGS: BadSetting[] = [
     {
         rule: "namespace must be a DNS label",
         change: (c) => { c["stateful-apps:namespace"] = "Stateful_Apps"; },
-        notInChart: "stack-level key: the namespace is the release's, chosen by the program",
+        notInChart: NAMESPACE_NOT_IN_CHART,
         messages: ['stateful-apps:namespace: got "Stateful_Apps"; expected a DNS label'],
     },
     {
@@ -275,13 +278,13 @@ export const BAD_SETTINGS: BadSetting[] = [
     {
         rule: "the namespace must not be kube-system (the program would label it PSS restricted)",
         change: (c) => { c["stateful-apps:namespace"] = "kube-system"; },
-        notInChart: "stack-level key: the namespace is the release's, chosen by the program",
+        notInChart: NAMESPACE_NOT_IN_CHART,
         messages: ['stateful-apps:namespace: got "kube-system"; expected a namespace of the program\'s own, not one of default, kube-system, kube-public, kube-node-lease'],
     },
     {
         rule: "the namespace must not be default",
         change: (c) => { c["stateful-apps:namespace"] = "default"; },
-        notInChart: "stack-level key: the namespace is the release's, chosen by the program",
+        notInChart: NAMESPACE_NOT_IN_CHART,
         messages: ['stateful-apps:namespace: got "default"; expected a namespace of the program\'s own'],
     },
     {

@@ -20,9 +20,7 @@ before=$(machine_state)
 
 bash cluster/start.sh >"$STATEFUL_APPS_CACHE/test-stop-start.log" 2>&1 || { cat "$STATEFUL_APPS_CACHE/test-stop-start.log" >&2; die "npm start failed"; }
 (
-  KUBECONFIG="$("$PROJECT_DIR/cluster/cluster.sh" kubeconfig)"
-  export KUBECONFIG
-  use_local_backend
+  use_local_cluster
   cd "$LOCAL_WORKSPACE"
   pulumi destroy --yes --run-program --stack "$LOCAL_STACK" >/dev/null
 )
