@@ -5,10 +5,13 @@ import { StatefulApp } from "./components/statefulApp";
 import { HelmStatefulApp } from "./components/helmApp";
 import { AppOutputs } from "./components/appResources";
 import { podCleanupOptions, registerPodCleanupHook } from "./components/podCleanup";
+import { checkNamespaceChange, deployedState } from "./components/deployedState";
 
-// Async because the pod-cleanup hook is registered (and its support checked) before any app.
+// Async because the stack's last outputs are read, and the pod-cleanup hook registered (and its
+// support checked), before any app is declared.
 export = async () => {
     const settings = loadStackConfig();
+    checkNamespaceChange(await deployedState(), settings);
     // Registered on every run, also when no app is left: the engine calls it by name for the
     // apps being deleted (removed from the config, or `pulumi destroy --run-program`).
     const cleanup = podCleanupOptions(await registerPodCleanupHook());

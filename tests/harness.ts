@@ -48,6 +48,7 @@ export const T = {
     release: "kubernetes:helm.sh/v3:Release",
     randomPassword: "random:index/randomPassword:RandomPassword",
     randomId: "random:index/randomId:RandomId",
+    stackReference: "pulumi:pulumi:StackReference",
     rawApp: "stateful-apps:index:StatefulApp",
     helmApp: "stateful-apps:index:HelmStatefulApp",
 } as const;
@@ -97,6 +98,10 @@ function encodeConfig(config: Record<string, unknown>): { values: Record<string,
 export interface EngineOptions {
     /** false: like a language host that cannot register hooks (UNIMPLEMENTED). @default true */
     resourceHooks?: boolean;
+    /** What the stack's last update exported (read by the program's StackReference to itself). @default {} (never deployed) */
+    lastOutputs?: Record<string, unknown>;
+    /** Which of lastOutputs were secret. @default [] */
+    lastSecretOutputs?: string[];
 }
 
 export async function runProgram(
@@ -114,6 +119,10 @@ export async function runProgram(
                 const state = { ...args.inputs };
                 if (args.type === T.randomPassword) {
                     state.result = `${MOCK_TOKEN_PREFIX}${args.name}`;
+                }
+                if (args.type === T.stackReference) {
+                    state.outputs = engine.lastOutputs ?? {};
+                    state.secretOutputNames = engine.lastSecretOutputs ?? [];
                 }
                 if (args.type === T.randomId) {
                     state.hex = `hex-of-${JSON.stringify(args.inputs.keepers)}`;
@@ -219,10 +228,13 @@ async function resolveDeep(value: any, at: string, secrets: string[]): Promise<a
 }
 
 /** Runs the program expecting it to fail; returns the error and whatever it registered. */
-export async function runProgramExpectingError(config: Record<string, unknown>): Promise<{ error: Error; resources: RegisteredResource[] }> {
+export async function runProgramExpectingError(
+    config: Record<string, unknown>,
+    engine: EngineOptions = {},
+): Promise<{ error: Error; resources: RegisteredResource[] }> {
     const resources: RegisteredResource[] = [];
     try {
-        await runProgram(config, "test", resources);
+        await runProgram(config, "test", resources, engine);
     } catch (error) {
         return { error: error as Error, resources };
     }

@@ -43,7 +43,7 @@ describe("running dev stack (raw)", function () {
         assert.match(kubectl(["get", "pods", "-n", NS, "-o", "name"]), /^(?!.*not-compliant)/s);
     });
 
-    it("scenario 8: invalid config fails preview and up with the program's message, and the cluster is unchanged", () => {
+    it("scenario 8: invalid config, and a namespace change of deployed apps, fail preview and up with the program's message, and the cluster is unchanged", () => {
         const snapshot = () => kubectl(["get", "statefulset,service,pvc,secret", "-n", NS, "-o", "jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}"]);
         const before = snapshot();
         const cases: [Record<string, unknown>, RegExp][] = [
@@ -62,6 +62,15 @@ describe("running dev stack (raw)", function () {
                 assert.match(res.output, message);
             }
         }
+        // Moving deployed apps to another namespace would give them new, empty volumes (issue 20.2).
+        const moved = `${NS}-moved`;
+        stack.writeConfig({ ...clone(config), "stateful-apps:namespace": moved });
+        for (const cmd of [["preview"], ["up", "--yes"]]) {
+            const res = stack.pulumi(cmd, { allowFailure: true, log: `lifecycle-namespace-change-${cmd[0]}` });
+            assert.notStrictEqual(res.status, 0);
+            assert.match(res.output, new RegExp(`stateful-apps:namespace: got "${moved}"; expected "${NS}", where js-app, python-app are deployed with their volumes`));
+        }
+        assert.match(kubectl(["get", "namespace", moved], { allowFailure: true }), /NotFound/);
         stack.writeConfig(config);
         assert.strictEqual(snapshot(), before);
     });

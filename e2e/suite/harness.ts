@@ -245,10 +245,14 @@ export function cleanupNamespace(ns: string) {
 }
 
 /** The steps of a `pulumi preview --json`: op per resource URN suffix (`type::name`). */
+/**
+ * The steps of a `pulumi preview --json`, without the program's read of its own stack outputs
+ * (a StackReference, op "read" on every run: it reads, it changes nothing).
+ */
 export function previewSteps(stack: Stack, log: string): { op: string; urn: string; type: string; name: string }[] {
     const out = stack.pulumi(["preview", "--json"], { log }).output;
     const json = JSON.parse(out.slice(out.indexOf("{"), out.lastIndexOf("}") + 1));
-    return (json.steps ?? []).map((s: any) => {
+    return (json.steps ?? []).filter((s: any) => s.op !== "read").map((s: any) => {
         const parts = s.urn.split("::");
         return { op: s.op, urn: s.urn, type: parts[2].split("$").pop(), name: parts[3] };
     });
