@@ -5,13 +5,14 @@ import { StatefulApp } from "./components/statefulApp";
 import { HelmStatefulApp } from "./components/helmApp";
 import { AppOutputs } from "./components/appResources";
 import { podCleanupOptions, registerPodCleanupHook } from "./components/podCleanup";
-import { checkNamespaceChange, deployedState } from "./components/deployedState";
+import { checkAgainstDeployed, deployedState } from "./components/deployedState";
 
 // Async because the stack's last outputs are read, and the pod-cleanup hook registered (and its
 // support checked), before any app is declared.
 export = async () => {
     const settings = loadStackConfig();
-    checkNamespaceChange(await deployedState(), settings);
+    const deployed = await deployedState();
+    checkAgainstDeployed(deployed, settings);
     // Registered on every run, also when no app is left: the engine calls it by name for the
     // apps being deleted (removed from the config, or `pulumi destroy --run-program`).
     const cleanup = podCleanupOptions(await registerPodCleanupHook());
@@ -19,7 +20,8 @@ export = async () => {
 
     const apps: Record<string, AppOutputs> = {};
     for (const app of settings.apps) {
-        const args = { app, namespace: ns, secretEnv: settings.secretEnv[app.name] };
+        const deployedReplicas = deployed.apps[app.name]?.replicas ?? 0;
+        const args = { app, namespace: ns, secretEnv: settings.secretEnv[app.name], deployedReplicas };
         const component = settings.deployMethod === "helm"
             ? new HelmStatefulApp(app.name, args, cleanup)
             : new StatefulApp(app.name, args, cleanup);

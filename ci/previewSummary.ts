@@ -695,7 +695,7 @@ export function summarizePreview(preview: string | PreviewDigest): PreviewSummar
     }
     const changeSummary = digest.changeSummary ?? {};
     const hasChanges = changes.some((c) => c.op !== "same" && c.op !== "other")
-        || Object.entries(changeSummary).some(([op, n]) => op !== "same" && n > 0);
+        || Object.entries(changeSummary).some(([op, n]) => !UNCHANGING_OPS.has(op) && n > 0);
     const errors = (digest.diagnostics ?? [])
         .filter((d) => d.severity === "error")
         .map((d) => (d.message ?? "").trim())
@@ -782,12 +782,18 @@ const appLabel = (a: AppSummary, summary: PreviewSummary) =>
 
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
+/**
+ * Engine ops that change nothing: `same`, and `read` (the program reads its own stack's last
+ * outputs through a StackReference on every run, components/deployedState.ts).
+ */
+const UNCHANGING_OPS = new Set(["same", "read"]);
+
 /** The summary as Markdown: a one-line verdict, a table of the changed apps, then warnings and notes. */
 export function renderSummaryMarkdown(summary: PreviewSummary, options: { stack?: string } = {}): string {
     const lines: string[] = [];
     const where = options.stack ? ` \`${options.stack}\`` : "";
     const counts = Object.entries(summary.changeSummary)
-        .filter(([op, n]) => op !== "same" && n > 0)
+        .filter(([op, n]) => !UNCHANGING_OPS.has(op) && n > 0)
         .map(([op, n]) => `${n} to ${op}`)
         .join(", ");
     if (summary.errors.length > 0) {

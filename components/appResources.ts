@@ -15,6 +15,8 @@ export interface AppComponentArgs {
     namespace: k8s.core.v1.Namespace;
     /** The app's secret env values (stateful-apps:secretEnv.<app>), a Pulumi secret. */
     secretEnv: pulumi.Output<Record<string, string>>;
+    /** The app's replicas in the stack's last update (0 if it was not deployed): their PVCs exist. */
+    deployedReplicas: number;
 }
 
 /** What the stack exports for each app. */
@@ -23,6 +25,8 @@ export interface AppOutputs {
     headlessService: string;
     service: string;
     replicas: number;
+    /** The PVCs' requested size: the next run refuses a smaller one (deployedState.ts). */
+    storageSize: string;
     /** One full DNS name per replica, in ordinal order. */
     podDnsNames: pulumi.Output<string[]>;
     serviceUrl: pulumi.Output<string>;
@@ -58,25 +62,31 @@ export function appSecret(
 /**
  * Kubernetes never propagates a changed volumeClaimTemplate to existing PVCs, so each live
  * ordinal's PVC gets a server-side-apply patch of its requested size (forced: the StatefulSet
- * controller created the PVC and co-owns the field). The patch waits for the workload so the
- * PVCs exist; it is kept on delete because dropping it must never touch the PVC.
+ * controller created the PVC and co-owns the field). Kept on delete: dropping a patch must
+ * never touch the PVC.
+ *
+ * The PVCs the last update left (ordinals below its replicas) are patched BEFORE the workload
+ * (`existing`, for the workload's dependsOn): when the API server refuses the resize (a
+ * StorageClass without allowVolumeExpansion), the command fails before the StatefulSet is
+ * replaced, also under `--skip-preview`. The PVCs of new ordinals exist only once the workload
+ * has created them, so their patches wait for it (`afterWorkload`).
  */
-export function volumeResizePatches(
-    app: AppSettings,
-    namespace: pulumi.Input<string>,
-    workload: pulumi.Resource,
-    parent: pulumi.Resource,
-): k8s.core.v1.PersistentVolumeClaimPatch[] {
-    return Array.from({ length: app.replicas }, (_, ordinal) =>
+export function volumeResizePatches(app: AppSettings, namespace: pulumi.Input<string>, deployedReplicas: number, parent: pulumi.Resource) {
+    const patch = (ordinal: number, dependsOn: pulumi.Resource[]) =>
         new k8s.core.v1.PersistentVolumeClaimPatch(
             pvcName(app, ordinal),
             {
                 metadata: { name: pvcName(app, ordinal), namespace, annotations: { "pulumi.com/patchForce": "true" } },
                 spec: { resources: { requests: { storage: app.storageSize } } },
             },
-            { parent, dependsOn: [workload], retainOnDelete: true },
-        ),
-    );
+            { parent, dependsOn, retainOnDelete: true },
+        );
+    const existing = Math.min(deployedReplicas, app.replicas);
+    return {
+        existing: Array.from({ length: existing }, (_, ordinal) => patch(ordinal, [])),
+        afterWorkload: (workload: pulumi.Resource) =>
+            Array.from({ length: app.replicas - existing }, (_, i) => patch(existing + i, [workload])),
+    };
 }
 
 export function appOutputs(app: AppSettings, namespace: pulumi.Input<string>, adminToken: pulumi.Output<string>): AppOutputs {
@@ -86,6 +96,7 @@ export function appOutputs(app: AppSettings, namespace: pulumi.Input<string>, ad
         headlessService: headlessServiceName(app.name),
         service: app.name,
         replicas: app.replicas,
+        storageSize: app.storageSize,
         podDnsNames: ns.apply((n) => podDnsNames(app, n)),
         serviceUrl: ns.apply((n) => serviceUrl(app, n)),
         adminToken: pulumi.secret(adminToken),

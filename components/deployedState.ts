@@ -1,10 +1,19 @@
-// What this stack deployed before this run, read from its own last outputs, and the guard that
-// refuses a change Kubernetes cannot make without losing data: moving deployed apps to another
+// What this stack deployed before this run, read from its own last outputs, and the guards that
+// refuse changes Kubernetes cannot make to what is deployed: moving deployed apps to another
 // namespace (a StatefulSet created in a new namespace gets new, empty PVCs, and the old pods and
-// volumes stay behind in the old one).
+// volumes stay behind in the old one) and shrinking a volume.
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE, ConfigError } from "./problems";
+import { ConfigError, Problems } from "./problems";
+import { parseQuantity } from "./quantity";
 import type { StackSettings } from "./config";
+
+/** What the last update deployed of one app (its stack outputs, index.ts). */
+export interface DeployedApp {
+    /** Its replicas: the PVCs of ordinals below exist. */
+    replicas: number;
+    /** Its PVCs' requested size; undefined for a stack deployed before the output existed. */
+    storageSize?: string;
+}
 
 /** The parts of the stack's last outputs (index.ts) the guards read. */
 export interface DeployedState {
@@ -12,8 +21,8 @@ export interface DeployedState {
     namespace?: string;
     /** The namespace was a secret config value: messages must not show it. */
     namespaceIsSecret?: boolean;
-    /** The apps deployed there. */
-    apps: string[];
+    /** The apps deployed there, by name. */
+    apps: Record<string, DeployedApp>;
 }
 
 /**
@@ -31,12 +40,24 @@ export async function deployedState(parent?: pulumi.Resource): Promise<DeployedS
         return {
             namespace: typeof deployedNamespace === "string" ? deployedNamespace : undefined,
             namespaceIsSecret: namespace.secretValue !== undefined,
-            apps: apps.value && typeof apps.value === "object" ? Object.keys(apps.value) : [],
+            apps: deployedApps(apps.value),
         };
     } catch (e) {
         pulumi.log.warn(`cannot read this stack's last outputs (${e}); a namespace change is not checked in this run`);
-        return { apps: [] };
+        return { apps: {} };
     }
+}
+
+function deployedApps(value: unknown): Record<string, DeployedApp> {
+    const apps: Record<string, DeployedApp> = {};
+    for (const [name, outputs] of Object.entries(value && typeof value === "object" ? value : {})) {
+        const { replicas, storageSize } = (outputs ?? {}) as Record<string, unknown>;
+        apps[name] = {
+            replicas: typeof replicas === "number" ? replicas : 0,
+            storageSize: typeof storageSize === "string" ? storageSize : undefined,
+        };
+    }
+    return apps;
 }
 
 /**
@@ -57,25 +78,48 @@ const NAMESPACE_MIGRATION =
     "then change the namespace and add them again: they start with new, empty volumes; copy the data over from the old PVCs if you need it " +
     "(README: Changing the namespace)";
 
+/** Every guard against what is deployed, all problems at once, before anything is declared. */
+export function checkAgainstDeployed(deployed: DeployedState, settings: Pick<StackSettings, "namespace" | "apps">): void {
+    const p = new Problems();
+    checkNamespaceChange(p, deployed, settings);
+    checkStorageShrink(p, deployed, settings);
+    if (p.list.length > 0) {
+        throw new ConfigError(p.list);
+    }
+}
+
 /**
  * Refuses to change the namespace while apps this stack deployed are still in the old one:
  * the engine would create new StatefulSets with empty volumes in the new namespace, orphan the
  * old pods (still running, still writing) and keep the old PVCs out of reach of the program.
  */
-export function checkNamespaceChange(deployed: DeployedState, settings: Pick<StackSettings, "namespace" | "apps">): void {
+function checkNamespaceChange(p: Problems, deployed: DeployedState, settings: Pick<StackSettings, "namespace" | "apps">): void {
     if (deployed.namespace === undefined || deployed.namespace === settings.namespace) {
         return;
     }
-    const stillThere = deployed.apps.filter((name) => settings.apps.some((app) => app.name === name)).sort();
+    const stillThere = Object.keys(deployed.apps).filter((name) => settings.apps.some((app) => app.name === name)).sort();
     if (stillThere.length === 0) {
         return;
     }
     const change = deployed.namespaceIsSecret
         ? "differs from the namespace"
         : `got ${JSON.stringify(settings.namespace)}; expected ${JSON.stringify(deployed.namespace)},`;
-    throw new ConfigError([
-        `${CONFIG_NAMESPACE}:namespace: ${change} ` +
-            `where ${stillThere.join(", ")} ${stillThere.length === 1 ? "is" : "are"} deployed with ${stillThere.length === 1 ? "its" : "their"} volumes; ` +
-            NAMESPACE_MIGRATION,
-    ]);
+    const one = stillThere.length === 1;
+    p.say("namespace", `${change} where ${stillThere.join(", ")} ${one ? "is" : "are"} deployed with ${one ? "its" : "their"} volumes; ${NAMESPACE_MIGRATION}`);
+}
+
+/**
+ * Refuses a smaller storageSize than deployed: Kubernetes never shrinks a PVC (the API server
+ * rejects the patch), and a replaced StatefulSet would ask new ordinals for less than the
+ * others have. Sizes are compared as quantities (`0.5Gi` is `512Mi`).
+ */
+function checkStorageShrink(p: Problems, deployed: DeployedState, settings: Pick<StackSettings, "apps">): void {
+    for (const app of settings.apps) {
+        const before = deployed.apps[app.name]?.storageSize;
+        const [from, to] = [before && parseQuantity(before), parseQuantity(app.storageSize)];
+        if (typeof from === "number" && typeof to === "number" && to < from) {
+            p.add(`apps.${app.name}.storageSize`, app.storageSize,
+                `at least ${JSON.stringify(before)}, the size deployed: Kubernetes cannot shrink a volume (to start smaller, remove the app, delete its PVCs and add it again)`);
+        }
+    }
 }

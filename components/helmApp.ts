@@ -30,6 +30,7 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
         const ns = namespace.metadata.name;
 
         const { token, secret, checksum } = appSecret(app, ns, args.secretEnv, this);
+        const resize = volumeResizePatches(app, ns, args.deployedReplicas, this);
         this.release = new k8s.helm.v3.Release(
             app.name,
             {
@@ -43,13 +44,14 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                dependsOn: [namespace, secret],
+                // The existing PVCs are resized first (appResources.ts says why).
+                dependsOn: [namespace, secret, ...resize.existing],
                 // helm upgrade cannot apply these; the PVCs (not part of the release) survive and are re-attached.
                 replaceOnChanges: RELEASE_REPLACING_VALUES,
                 deleteBeforeReplace: true,
             },
         );
-        volumeResizePatches(app, ns, this.release, this);
+        resize.afterWorkload(this.release);
 
         this.outputs = appOutputs(app, ns, token);
         this.registerOutputs(componentOutputs(app, ns, this.outputs));

@@ -39,11 +39,13 @@ export class StatefulApp extends pulumi.ComponentResource {
             { byteLength: 4, keepers: replacingSettings(app) },
             { parent: this },
         );
+        const resize = volumeResizePatches(app, ns, args.deployedReplicas, this);
         const stsArgs = manifests.statefulSet(app, ns, { [manifests.REPLACEMENT_ID_ANNOTATION]: replacementId.hex }, checksum);
         this.statefulSet = new k8s.apps.v1.StatefulSet(app.name, stsArgs, {
             parent: this,
-            // Pods need their ServiceAccount and Secret at admission/start, and their stable DNS names.
-            dependsOn: [namespace, serviceAccount, secret, this.headlessService],
+            // Pods need their ServiceAccount and Secret at admission/start, and their stable DNS
+            // names; the existing PVCs are resized first (appResources.ts says why).
+            dependsOn: [namespace, serviceAccount, secret, this.headlessService, ...resize.existing],
             // Kubernetes rejects in-place changes of these fields; say so to the engine rather than
             // rely on the provider version's own list. The name is fixed (so the new StatefulSet
             // finds the old PVCs), hence delete first; the orphan annotation keeps the pods.
@@ -54,7 +56,7 @@ export class StatefulApp extends pulumi.ComponentResource {
             new k8s.policy.v1.PodDisruptionBudget(app.name, manifests.podDisruptionBudget(app, ns), child);
         }
         new k8s.networking.v1.NetworkPolicy(app.name, manifests.networkPolicy(app, ns), child);
-        volumeResizePatches(app, ns, this.statefulSet, this);
+        resize.afterWorkload(this.statefulSet);
 
         this.outputs = appOutputs(app, ns, token);
         this.registerOutputs(componentOutputs(app, ns, this.outputs));

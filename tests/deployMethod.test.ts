@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { chartDefaults } from "../components/config";
-import { appsOf, clone, loadStackFile, runProgram, T } from "./harness";
+import { appsOf, clone, dependencyNames, loadStackFile, runProgram, T } from "./harness";
 
 const RAW_TYPES = [T.statefulSet, T.service, T.serviceAccount, T.pdb, T.networkPolicy];
 
@@ -123,10 +123,7 @@ describe("deploy methods", () => {
 
         it("the StatefulSet waits for its namespace, ServiceAccount, Secret and headless Service", async () => {
             const run = await runProgram(loadStackFile("dev"), "dev");
-            const deps = run.get(T.statefulSet, "python-app").opts.dependsOn as pulumi.Resource[];
-            const urns = await Promise.all(deps.map((d) => new Promise<string>((resolve) => d.urn.apply(resolve))));
-            // A URN ends with `<type>::<name>`.
-            assert.deepStrictEqual(urns.map((u) => u.split("$").pop()).sort(), [
+            assert.deepStrictEqual(await dependencyNames(run.get(T.statefulSet, "python-app")), [
                 `${T.namespace}::stateful-apps-dev`,
                 `${T.secret}::python-app-admin-token`,
                 `${T.service}::python-app-headless`,

@@ -67,6 +67,13 @@ export function appsOf(config: Record<string, unknown>): Record<string, any> {
 
 export const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 
+/** What a registered resource's dependsOn names, as `<type>::<name>` (the tail of each URN), sorted. */
+export async function dependencyNames(resource: RegisteredResource): Promise<string[]> {
+    const deps = (resource.opts.dependsOn ?? []) as pulumi.Resource[];
+    const urns = await Promise.all(deps.map((d) => new Promise<string>((resolve) => d.urn.apply(resolve))));
+    return urns.map((u) => u.split("$").pop()!).sort();
+}
+
 /** A config value set with `pulumi config set --secret`: Pulumi marks its whole top-level key secret. */
 export class SecretConfig {
     constructor(public readonly value: unknown) {}

@@ -2,7 +2,7 @@
 // whole program starting from the dev stack with one python-app setting changed.
 import * as assert from "assert";
 import { chartDefaults } from "../components/config";
-import { appsOf, clone, loadStackFile, runProgram, ProgramRun, T } from "./harness";
+import { appsOf, clone, dependencyNames, loadStackFile, runProgram, ProgramRun, T } from "./harness";
 
 /** values.yaml: what a setting left unset becomes. */
 const DEFAULTS = chartDefaults() as Record<string, any>;
@@ -15,7 +15,7 @@ const patchesOf = (run: ProgramRun) => run.ofType(T.pvcPatch).filter((r) => r.na
 interface Knob {
     knob: string;
     set: Record<string, unknown>;
-    check: (run: ProgramRun) => void;
+    check: (run: ProgramRun) => void | Promise<void>;
 }
 
 const knobs: Knob[] = [
@@ -47,13 +47,14 @@ const knobs: Knob[] = [
     {
         knob: "storageSize: 2Gi → claim template and every existing PVC (forced SSA patch)",
         set: { storageSize: "2Gi", replicas: 2 },
-        check: (run) => {
+        check: async (run) => {
             assert.strictEqual(sts(run).spec.volumeClaimTemplates[0].spec.resources.requests.storage, "2Gi");
             for (const patch of patchesOf(run)) {
                 assert.strictEqual(patch.inputs.spec.resources.requests.storage, "2Gi");
                 assert.strictEqual(patch.inputs.metadata.annotations["pulumi.com/patchForce"], "true");
                 assert.strictEqual(patch.opts.retainOnDelete, true, "dropping a patch must never touch the PVC");
-                assert.ok((patch.opts.dependsOn as unknown[]).length > 0, "patches wait for the StatefulSet (PVCs exist)");
+                // A stack that never deployed: no PVC exists until the StatefulSet creates it.
+                assert.deepStrictEqual(await dependencyNames(patch), [`${T.statefulSet}::${APP}`], "patches wait for the StatefulSet (PVCs exist)");
             }
             assert.deepStrictEqual(patchesOf(run).map((p) => p.inputs.metadata.name), [`data-${APP}-0`, `data-${APP}-1`]);
         },
@@ -170,7 +171,7 @@ describe("config knobs", () => {
             const config = clone(loadStackFile("dev"));
             Object.assign(appsOf(config)[APP], set);
             const run = await runProgram(config);
-            check(run);
+            await check(run);
             // The other app is untouched by a python-app knob.
             assert.strictEqual(run.get(T.statefulSet, "js-app").inputs.spec.replicas, 1);
         });

@@ -107,6 +107,13 @@ describe("preview summary: what the reviewer reads", () => {
     it("no change: one line", () => {
         assert.strictEqual(renderSummaryMarkdown(summarizePreview(load("prod-no-change")), { stack: "prod" }), "### Preview `prod`: no changes\n");
     });
+
+    it("no change: the program's read of its own stack outputs is not a change", () => {
+        const digest = load("prod-no-change");
+        digest.steps!.push({ op: "read", urn: "urn:pulumi:prod::stateful-apps::pulumi:pulumi:StackReference::organization/stateful-apps/prod" } as any);
+        digest.changeSummary = { ...digest.changeSummary, read: 1 };
+        assert.strictEqual(renderSummaryMarkdown(summarizePreview(digest), { stack: "prod" }), "### Preview `prod`: no changes\n");
+    });
 });
 
 describe("preview summary: pods", () => {

@@ -1,4 +1,4 @@
-// Scenarios 3, 5, 6, 7, 8 and 9 on one running dev stack (raw mode): pod deletion, Pod
+// Scenarios 3, 3b, 5, 6, 7, 8 and 9 on one running dev stack (raw mode): pod deletion, Pod
 // Security enforcement, bad config, storage resize, scale to 0 and back, OnDelete updates.
 import * as assert from "assert";
 import { clone, deletePodAndAwaitReplacement, eventually, kubectl, kubectlJson, loadShippedConfig, pods, previewSteps, pvcs, readyPods, Stack, cleanupNamespace } from "./harness";
@@ -108,6 +108,45 @@ describe("running dev stack (raw)", function () {
         }
         config["stateful-apps:apps"][APP].storageSize = "128Mi";
         assert.deepStrictEqual(previewSteps(stack, "lifecycle-resize-preview-again").filter((s) => s.op !== "same"), []);
+    });
+
+    it("scenario 3b: under --skip-preview a refused resize or a shrink fails before the StatefulSet is replaced", () => {
+        const stsBefore = kubectlJson(["get", "statefulset", APP, "-n", NS]).metadata.uid;
+        const pvcsBefore = uidsByName(pvcs(NS, APP));
+        const unchanged = (what: string) => {
+            const live = kubectlJson(["get", "statefulset", APP, "-n", NS]);
+            assert.strictEqual(live.metadata.uid, stsBefore, `${what}: the StatefulSet was not replaced`);
+            assert.strictEqual(live.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "128Mi", what);
+            assert.deepStrictEqual(uidsByName(pvcs(NS, APP)), pvcsBefore, what);
+            for (const claim of pvcs(NS, APP)) {
+                assert.strictEqual(claim.spec.resources.requests.storage, "128Mi", `${what}: ${claim.metadata.name}`);
+            }
+        };
+        // The API server refuses the PVC patch (PersistentVolumeClaimResize admission) once the
+        // StorageClass no longer allows expansion; the patches of existing PVCs come first.
+        const grown = clone(config);
+        grown["stateful-apps:apps"][APP].storageSize = "256Mi";
+        stack.writeConfig(grown);
+        kubectl(["patch", "storageclass", "standard", "--type=merge", "-p", '{"allowVolumeExpansion":false}']);
+        try {
+            const res = stack.pulumi(["up", "--yes", "--skip-preview"], { allowFailure: true, log: "lifecycle-resize-refused-up" });
+            assert.notStrictEqual(res.status, 0);
+            assert.match(res.output, /must support resize|can be resized/);
+        } finally {
+            kubectl(["patch", "storageclass", "standard", "--type=merge", "-p", '{"allowVolumeExpansion":true}']);
+        }
+        unchanged("refused expansion");
+        // A shrink is refused by the program itself, against the size the stack deployed.
+        const shrunk = clone(config);
+        shrunk["stateful-apps:apps"][APP].storageSize = "64Mi";
+        stack.writeConfig(shrunk);
+        const res = stack.pulumi(["up", "--yes", "--skip-preview"], { allowFailure: true, log: "lifecycle-shrink-up" });
+        assert.notStrictEqual(res.status, 0);
+        assert.match(res.output, /stateful-apps:apps\.python-app\.storageSize: got "64Mi"; expected at least "128Mi", the size deployed/);
+        unchanged("shrink");
+        stack.writeConfig(config);
+        stack.up("lifecycle-after-refused-resize");
+        assert.strictEqual(kubectlJson(["get", "statefulset", APP, "-n", NS]).metadata.uid, stsBefore);
     });
 
     it("scenario 9: scale to 0 keeps the PVCs; scaling back re-attaches the same PVCs", async () => {
