@@ -90,7 +90,27 @@ is_current() {
   [[ -f "$STAMP_DIR/$name" && "$(cat "$STAMP_DIR/$name")" == "$want" ]]
 }
 
-write_stamp() { mkdir -p "$STAMP_DIR" && printf '%s\n' "$2" >"$STAMP_DIR/$1"; }
+# write_stamp NAME STAMP: written last, after the tool's binaries are in place, and atomically
+# (a full disk leaves no truncated stamp that a later run could trust).
+write_stamp() {
+  mkdir -p "$STAMP_DIR" && printf '%s\n' "$2" >"$STAMP_DIR/.$1.tmp" && mv "$STAMP_DIR/.$1.tmp" "$STAMP_DIR/$1" ||
+    { rm -f "$STAMP_DIR/.$1.tmp"; die "cannot write the stamp of $1 in $STAMP_DIR (disk full?)"; }
+}
+
+# require_free_space DIR MIB WHAT: dies naming DIR unless its filesystem has MIB MiB free, so a
+# nearly full disk stops a run up front with the path to clean, not halfway through a build.
+require_free_space() {
+  local dir=$1 need=$2 what=$3 free
+  mkdir -p "$dir"
+  free=$(df -Pm "$dir" | awk 'NR == 2 { print $4 }')
+  [[ "$free" =~ ^[0-9]+$ ]] || die "cannot read the free space of $dir"
+  ((free >= need)) || die "not enough free space in $dir: ${free} MiB free, at least ${need} MiB needed for $what; free some space there (or point STATEFUL_APPS_CACHE elsewhere) and run again"
+}
+# A cold go build fills the build cache by several GiB (the whole cached toolchain is about 0.9 GiB
+# of binaries beside 5 GiB of modules); the cluster keeps its etcd, logs, images and volumes
+# under $STATEFUL_APPS_CACHE.
+BUILD_MIN_FREE_MIB=3072
+CACHE_MIN_FREE_MIB=1024
 
 # go_build_into [--out DIR] [--rename FROM=TO] WRAPPER_DIR LDFLAGS ARGS...: one `go build` of the
 # packages in ARGS (shared packages compile once; ARGS may start with flags such as -tags) into a
@@ -109,6 +129,8 @@ go_build_into() {
   local dir=$1 ldflags=$2; shift 2
   command -v go >/dev/null 2>&1 || die "the go command is not on PATH: Go 1.26 or newer is needed to build $*"
   mkdir -p "$out_dir"
+  require_free_space "$TOOLS_BIN" "$BUILD_MIN_FREE_MIB" "a go build"
+  require_free_space "$(go env GOCACHE)" "$BUILD_MIN_FREE_MIB" "a go build's cache"
   local tmp
   tmp=$(mktemp -d "$TOOLS_BIN/.build.XXXXXX")
   log "go build ($(basename "$dir")): $*"

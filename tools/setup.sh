@@ -7,6 +7,7 @@
 #                                    default: all of them; the Pulumi toolchain always)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_free_space "$STATEFUL_APPS_CACHE" "$CACHE_MIN_FREE_MIB" "the tools and the local cluster"
 
 phase "debian packages" "$TOOLS_DIR/setup-cluster-tools.sh" debian
 # The base images are mostly downloads: build them beside the CPU-bound Go builds.

@@ -14,12 +14,13 @@ phase "type-check (npm run build: tsc --noEmit --noCheck false)" npm run build
 phase "unit tests (npm test)" npm test
 phase "tools" "$TOOLS_DIR/setup.sh"
 phase "toolchain isolation (scratch HOME)" bash "$TOOLS_DIR/test-isolation.sh"
+phase "fault: a nearly full cache directory" bash "$TOOLS_DIR/test-disk-full.sh"
 phase "helm lint" helm lint charts/stateful-app --strict -f charts/stateful-app/ci/lint-values.yaml
 phase "chart equivalence (npm run test:chart)" npm run test:chart
 phase "actionlint" actionlint
 phase "apps (npm run test:apps)" bash apps/test.sh
 phase "end-to-end (npm run test:e2e)" bash e2e/run.sh
 # After the suite: npm start's cluster is the same local cluster, so the two never overlap.
-phase "fault: npm run stop after a manual pulumi destroy" bash cluster/tests/stop-after-destroy.sh
+phase "lifecycle faults (npm start twice, test:e2e over a running cluster, killed node processes, stop after a manual destroy)" bash cluster/tests/lifecycle-faults.sh
 [[ "$(user_pulumi)" == "$user_pulumi_before" ]] || die "the run changed $HOME/.pulumi (the user's own Pulumi home)"
 log "all tests passed in $((SECONDS - started))s"
