@@ -47,37 +47,115 @@ export interface PodApi {
 export const labelSelector = (labels: Record<string, string>) =>
     Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
 
-const manualCommand = (t: PodCleanupTarget) => `kubectl delete pod -n ${t.namespace} -l ${labelSelector(t.podSelector)}`;
+const podCommand = (t: PodCleanupTarget) => `kubectl delete pod -n ${t.namespace} -l ${labelSelector(t.podSelector)}`;
+const pvcCommand = (t: PodCleanupTarget) => `kubectl delete pvc -n ${t.namespace} -l ${labelSelector(t.podSelector)}`;
 
-/** Deletes the target's pods and waits until none is left. */
+/** The RBAC the hook needs in the app's namespace (README: "The pod-cleanup hook's permissions"). */
+export const HOOK_RBAC = "list and deletecollection on pods, and deletecollection on persistentvolumeclaims when whenDeleted is Delete";
+
+/** HTTP statuses worth another try: the API server is busy, restarting or behind a flaky proxy. */
+const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
+/** Socket-level failures of the same kind (the client reports them as error codes or causes). */
+const TRANSIENT_NETWORK = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|EPIPE|socket hang up|fetch failed/;
+
+/** A failure a later attempt can fix; permissions, a missing object or a bad request cannot be. */
+export function isTransient(e: unknown): boolean {
+    const code = (e as { code?: unknown })?.code;
+    if (typeof code === "number") {
+        return TRANSIENT_STATUS.has(code);
+    }
+    const text = `${String(code ?? "")} ${(e as Error)?.message ?? ""} ${String((e as { cause?: unknown })?.cause ?? "")}`;
+    return TRANSIENT_NETWORK.test(text);
+}
+
+export interface RetryOptions {
+    /** Attempts in all, the first included. @default 5 */
+    attempts?: number;
+    /** Wait before the second attempt; doubled after each. @default 500 */
+    backoffMs?: number;
+    log?: (msg: string) => void;
+}
+
+/** Runs `call`, again after a doubling pause while it fails transiently, at most `attempts` times. */
+export async function withRetries<T>(what: string, call: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+    const { attempts = 5, backoffMs = 500, log = () => undefined } = opts;
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await call();
+        } catch (e) {
+            if (attempt >= attempts || !isTransient(e)) {
+                throw e;
+            }
+            const wait = backoffMs * 2 ** (attempt - 1);
+            log(`${what} failed (${describe(e)}); attempt ${attempt + 1} of ${attempts} in ${wait} ms`);
+            await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+    }
+}
+
+const describe = (e: unknown) => {
+    const code = (e as { code?: unknown })?.code;
+    const message = ((e as Error)?.message ?? String(e)).split("\n")[0];
+    return code !== undefined && !message.includes(String(code)) ? `${code}: ${message}` : message;
+};
+
+/** The error the engine shows when the hook gives up: what is left, and the command that finishes it. */
+function cleanupFailed(step: string, e: unknown, target: PodCleanupTarget, left: string, finish: string[]): Error {
+    const code = (e as { code?: unknown })?.code;
+    const permissions = code === 401 || code === 403 ? ` The hook needs ${HOOK_RBAC} in ${target.namespace}.` : "";
+    return new Error(`${step} failed: ${describe(e)}.${permissions} Left behind: ${left}; finish with: ${finish.join(" && ")}`);
+}
+
+/** The commands that finish what the hook does, pods first. */
+const finishCommands = (t: PodCleanupTarget) => [podCommand(t), ...(t.deletePvcs ? [pvcCommand(t)] : [])];
+
+/** Deletes the target's pods and waits until none is left; then its PVCs if asked to. */
 export async function deleteAppPods(
     api: PodApi,
     target: PodCleanupTarget,
-    opts: { timeoutMs?: number; pollMs?: number; log?: (msg: string) => void } = {},
+    opts: { timeoutMs?: number; pollMs?: number; log?: (msg: string) => void; retry?: RetryOptions } = {},
 ): Promise<void> {
     const { timeoutMs = POD_CLEANUP_TIMEOUT_MS, pollMs = POLL_MS, log = () => undefined } = opts;
+    const retry = { log, ...opts.retry };
     const selector = labelSelector(target.podSelector);
-    if (!(await api.deletePods(target.namespace, selector))) {
+    const pvcsLeft = target.deletePvcs ? ` and the PVCs of ${selector} (pvcRetentionPolicy.whenDeleted: Delete)` : "";
+    const podsLeft = `the pods of ${selector} in namespace ${target.namespace}${pvcsLeft}`;
+    let exists: boolean;
+    try {
+        exists = await withRetries("deleting the pods", () => api.deletePods(target.namespace, selector), retry);
+    } catch (e) {
+        throw cleanupFailed("deleting the pods", e, target, podsLeft, finishCommands(target));
+    }
+    if (!exists) {
         log(`namespace ${target.namespace} does not exist: no pods to delete`);
         return;
     }
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-        const left = await api.listPods(target.namespace, selector);
+        let left: string[];
+        try {
+            left = await withRetries("listing the pods", () => api.listPods(target.namespace, selector), retry);
+        } catch (e) {
+            throw cleanupFailed("waiting for the pods to terminate", e, target, `possibly ${podsLeft}`, finishCommands(target));
+        }
         if (left.length === 0) {
             log(`deleted the pods of ${selector} in ${target.namespace}`);
             break;
         }
         if (Date.now() >= deadline) {
             throw new Error(
-                `pods still present after ${Math.round(timeoutMs / 1000)} s in namespace ${target.namespace}: ${left.join(", ")}; ` +
-                    `check them and delete them with: ${manualCommand(target)}`,
+                `pods still present after ${Math.round(timeoutMs / 1000)} s in namespace ${target.namespace}: ${left.join(", ")}${pvcsLeft ? `, and the PVCs of ${selector} were not deleted` : ""}; ` +
+                    `check them and delete them with: ${finishCommands(target).join(" && ")}`,
             );
         }
         await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
     if (target.deletePvcs) {
-        await api.deletePvcs(target.namespace, selector);
+        try {
+            await withRetries("deleting the PVCs", () => api.deletePvcs(target.namespace, selector), retry);
+        } catch (e) {
+            throw cleanupFailed("the pods are gone, but deleting the PVCs", e, target, `the PVCs of ${selector} in namespace ${target.namespace}`, [pvcCommand(target)]);
+        }
         log(`deleted the PVCs of ${selector} in ${target.namespace} (pvcRetentionPolicy.whenDeleted: Delete)`);
     }
 }
@@ -102,6 +180,18 @@ export function kubernetesPodApi(config: Record<string, string> = pulumi.runtime
     }
     if (config["kubernetes:context"]) {
         kc.setCurrentContext(config["kubernetes:context"]);
+    }
+    // kubernetes:cluster, like the provider's `cluster` option: the current context's user, at
+    // that kubeconfig cluster.
+    const cluster = config["kubernetes:cluster"];
+    if (cluster) {
+        if (!kc.getCluster(cluster)) {
+            throw new Error(`kubernetes:cluster ${JSON.stringify(cluster)} is not a cluster of the kubeconfig (it has: ${kc.getClusters().map((c) => c.name).join(", ")})`);
+        }
+        const current = kc.getContextObject(kc.getCurrentContext());
+        const name = `${current?.name ?? "default"}@${cluster}`;
+        kc.addContext({ name, cluster, user: current?.user ?? "", namespace: current?.namespace });
+        kc.setCurrentContext(name);
     }
     const core = kc.makeApiClient(k8s.CoreV1Api);
     return {

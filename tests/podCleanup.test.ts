@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    deleteAppPods, kubernetesPodApi, onAppDeleted, PodApi, PodCleanupTarget, POD_CLEANUP_HOOK,
+    deleteAppPods, HOOK_RBAC, isTransient, kubernetesPodApi, onAppDeleted, PodApi, PodCleanupTarget, POD_CLEANUP_HOOK, withRetries,
 } from "../components/podCleanup";
 import { appsOf, clone, loadStackFile, runProgram, T } from "./harness";
 
@@ -153,6 +153,70 @@ describe("pod cleanup hook: deleting the pods", () => {
     });
 });
 
+/** An API error as @kubernetes/client-node throws it: an HTTP status in `code`. */
+const apiError = (code: number, message = `HTTP-Code: ${code}`) => Object.assign(new Error(message), { code });
+
+describe("pod cleanup hook: retries and what a failure says (issue 20 item 3)", () => {
+    const FAST = { retry: { backoffMs: 1 }, pollMs: 1 };
+
+    it("transient failures (429, 5xx, refused connections) are retried with backoff; the cleanup completes", async () => {
+        const fake = fakePodApi(podsOf("python-app"));
+        const failures = [apiError(503), apiError(429), Object.assign(new Error("connect ECONNREFUSED 10.0.0.1:443"), { code: "ECONNREFUSED" })];
+        const deletePods = fake.api.deletePods;
+        fake.api.deletePods = async (ns, sel) => {
+            const next = failures.shift();
+            if (next) throw next;
+            return deletePods(ns, sel);
+        };
+        const logs: string[] = [];
+        await deleteAppPods(fake.api, TARGET, { ...FAST, log: (m) => logs.push(m) });
+        assert.strictEqual(fake.pods.length, 0);
+        assert.deepStrictEqual(logs.filter((l) => /attempt/.test(l)).map((l) => l.replace(/ in \d+ ms$/, "")), [
+            "deleting the pods failed (HTTP-Code: 503); attempt 2 of 5",
+            "deleting the pods failed (HTTP-Code: 429); attempt 3 of 5",
+            "deleting the pods failed (connect ECONNREFUSED 10.0.0.1:443); attempt 4 of 5",
+        ]);
+    });
+
+    it("the backoff doubles", async () => {
+        const started = Date.now();
+        let calls = 0;
+        await assert.rejects(withRetries("x", async () => { calls++; throw apiError(500); }, { attempts: 4, backoffMs: 20 }), /HTTP-Code: 500/);
+        assert.strictEqual(calls, 4);
+        assert.ok(Date.now() - started >= 20 + 40 + 80, `waited ${Date.now() - started} ms`);
+    });
+
+    it("permissions are not retried: the message names the RBAC the hook needs, what is left and the commands", async () => {
+        const fake = fakePodApi(podsOf("python-app"));
+        let calls = 0;
+        fake.api.deletePods = async () => { calls++; throw apiError(403, 'pods is forbidden: User "system:serviceaccount:ns1:deployer" cannot deletecollection resource "pods"'); };
+        await assert.rejects(deleteAppPods(fake.api, { ...TARGET, deletePvcs: true }, FAST), (e: Error) => {
+            assert.match(e.message, /^deleting the pods failed: 403: pods is forbidden: User "system:serviceaccount:ns1:deployer" cannot deletecollection resource "pods"\./);
+            assert.ok(e.message.includes(`The hook needs ${HOOK_RBAC} in ns1.`), e.message);
+            assert.match(e.message, /Left behind: the pods of app.kubernetes.io\/name=python-app,app.kubernetes.io\/instance=python-app in namespace ns1 and the PVCs of .* \(pvcRetentionPolicy.whenDeleted: Delete\)/);
+            assert.match(e.message, /finish with: kubectl delete pod -n ns1 -l \S+ && kubectl delete pvc -n ns1 -l \S+$/);
+            return true;
+        });
+        assert.strictEqual(calls, 1);
+    });
+
+    it("a failed PVC step after the pods are gone is reported as such, with only the PVC command", async () => {
+        const fake = fakePodApi(podsOf("python-app"));
+        fake.api.deletePvcs = async () => { throw apiError(422, "Unprocessable"); };
+        await assert.rejects(deleteAppPods(fake.api, { ...TARGET, deletePvcs: true }, FAST),
+            /^Error: the pods are gone, but deleting the PVCs failed: 422: Unprocessable\. Left behind: the PVCs of \S+ in namespace ns1; finish with: kubectl delete pvc -n ns1 -l \S+$/);
+    });
+
+    it("classifies errors: statuses and socket errors", () => {
+        for (const e of [apiError(500), apiError(502), apiError(503), apiError(504), apiError(429), new Error("fetch failed"), Object.assign(new Error("x"), { code: "ECONNRESET" })]) {
+            assert.ok(isTransient(e), String(e));
+        }
+        for (const e of [apiError(401), apiError(403), apiError(404), apiError(409), apiError(422), new Error("kubernetes:cluster is not a cluster")]) {
+            assert.ok(!isTransient(e), String(e));
+        }
+    });
+});
+
 describe("pod cleanup hook: the Kubernetes client", () => {
     // A stand-in API server: answers the two calls the hook makes, and records them.
     let server: http.Server;
@@ -236,6 +300,25 @@ describe("pod cleanup hook: the Kubernetes client", () => {
             `DELETE /api/v1/namespaces/stateful-apps-dev/pods?${selector}`,
             `GET /api/v1/namespaces/stateful-apps-dev/pods?${selector}`,
         ]);
+    });
+
+    it("honours kubernetes:cluster like the provider: the current context's user at that cluster", async () => {
+        // The current context (wrong) points at a closed port; kubernetes:cluster moves it to fake.
+        await withConfig({ "kubernetes:kubeconfig": kubeconfigFile, "kubernetes:context": "wrong", "kubernetes:cluster": "fake" }, async () => {
+            await deleteAppPods(kubernetesPodApi(), TARGET, { pollMs: 1 });
+        });
+        assert.strictEqual(requests[0].split("?")[0], "DELETE /api/v1/namespaces/ns1/pods");
+        await withConfig({ "kubernetes:kubeconfig": kubeconfigFile, "kubernetes:cluster": "nope" }, async () => {
+            assert.throws(() => kubernetesPodApi(), /kubernetes:cluster "nope" is not a cluster of the kubeconfig \(it has: fake, other\)/);
+        });
+    });
+
+    it("an unreachable API server is retried, then reported with what is left and the command", async () => {
+        // Context `wrong` points at a closed port.
+        await withConfig({ "kubernetes:kubeconfig": kubeconfigFile, "kubernetes:context": "wrong" }, async () => {
+            await assert.rejects(deleteAppPods(kubernetesPodApi(), TARGET, { pollMs: 1, retry: { attempts: 2, backoffMs: 1 } }),
+                /^Error: deleting the pods failed: .*ECONNREFUSED.*Left behind: the pods of \S+ in namespace ns1; finish with: kubectl delete pod -n ns1 -l \S+$/s);
+        });
     });
 
     it("without stack config, reads $KUBECONFIG like the provider", async () => {
