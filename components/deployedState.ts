@@ -40,7 +40,8 @@ export async function deployedState(parent?: pulumi.Resource): Promise<DeployedS
         return {
             namespace: typeof deployedNamespace === "string" ? deployedNamespace : undefined,
             namespaceIsSecret: namespace.secretValue !== undefined,
-            apps: deployedApps(apps.value),
+            // Secret as a whole (each app's adminToken is): only names, replicas and sizes are read.
+            apps: deployedApps(apps.value ?? apps.secretValue),
         };
     } catch (e) {
         pulumi.log.warn(`cannot read this stack's last outputs (${e}); a namespace change is not checked in this run`);

@@ -6,6 +6,25 @@ import * as k8s from "@pulumi/kubernetes";
 export const POD_SECURITY_LEVEL = "restricted";
 
 /**
+ * The provider of the namespace alone: the stack's cluster (the default provider's
+ * kubernetes:kubeconfig, context and cluster, else $KUBECONFIG like it), with
+ * upsertExistingObjects. The namespace outlives `pulumi destroy` (retainOnDelete) while leaving
+ * the state, so the next `pulumi up` creates it again: providers from v4.29 on refuse that with
+ * AlreadyExists unless upserting (pulumi-kubernetes#4278); earlier ones always upsert. Only the
+ * namespace gets it: for the other objects an unexpected existing object must stay an error.
+ */
+export function namespaceProvider(): k8s.Provider {
+    const config = new pulumi.Config("kubernetes");
+    return new k8s.Provider("namespace", {
+        // A secret: a kubeconfig given as config may be the file's contents, credentials included.
+        kubeconfig: config.getSecret("kubeconfig"),
+        context: config.get("context"),
+        cluster: config.get("cluster"),
+        upsertExistingObjects: true,
+    });
+}
+
+/**
  * A namespace that enforces Pod Security Standards `restricted`. It is never deleted by
  * Pulumi (retainOnDelete): deleting a namespace deletes its PVCs, and with them the apps' data.
  */
@@ -24,6 +43,6 @@ export function appNamespace(name: string, opts?: pulumi.CustomResourceOptions):
                 },
             },
         },
-        { retainOnDelete: true, ...opts },
+        { retainOnDelete: true, provider: namespaceProvider(), ...opts },
     );
 }

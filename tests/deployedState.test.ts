@@ -6,6 +6,8 @@ import * as assert from "assert";
 import { appsOf, clone, dependencyNames, loadStackFile, ProgramRun, runProgram, runProgramExpectingError, T } from "./harness";
 
 const DEPLOYED = { namespace: "stateful-apps-dev", apps: { "python-app": {}, "js-app": {} } };
+// As the engine reports the program's outputs: `apps` is secret as a whole (each adminToken is).
+const SECRET_OUTPUTS = ["apps"];
 
 for (const deployMethod of ["raw", "helm"] as const) {
     describe(`namespace change (${deployMethod})`, () => {
@@ -17,7 +19,7 @@ for (const deployMethod of ["raw", "helm"] as const) {
         });
 
         it("is refused while apps are deployed in the old namespace, naming the key, both namespaces, the apps and the migration; only the state read is registered", async () => {
-            const { error, resources } = await runProgramExpectingError(moved(), { lastOutputs: DEPLOYED });
+            const { error, resources } = await runProgramExpectingError(moved(), { lastOutputs: DEPLOYED, lastSecretOutputs: SECRET_OUTPUTS });
             assert.match(error.message, /stateful-apps:namespace: got "elsewhere"; expected "stateful-apps-dev", where js-app, python-app are deployed/);
             assert.match(error.message, /remove them from stateful-apps:apps/);
             assert.match(error.message, /nothing was deployed/);
@@ -27,12 +29,12 @@ for (const deployMethod of ["raw", "helm"] as const) {
         it("names only the apps still configured", async () => {
             const c = moved();
             delete appsOf(c)["js-app"];
-            const { error } = await runProgramExpectingError(c, { lastOutputs: DEPLOYED });
+            const { error } = await runProgramExpectingError(c, { lastOutputs: DEPLOYED, lastSecretOutputs: SECRET_OUTPUTS });
             assert.match(error.message, /where python-app is deployed with its volumes/);
         });
 
         it("a secret namespace is not shown in the message", async () => {
-            const { error } = await runProgramExpectingError(moved(), { lastOutputs: DEPLOYED, lastSecretOutputs: ["namespace"] });
+            const { error } = await runProgramExpectingError(moved(), { lastOutputs: DEPLOYED, lastSecretOutputs: ["namespace", ...SECRET_OUTPUTS] });
             assert.match(error.message, /stateful-apps:namespace: differs from the namespace where js-app, python-app are deployed/);
             assert.doesNotMatch(error.message, /stateful-apps-dev/);
         });
@@ -42,12 +44,12 @@ for (const deployMethod of ["raw", "helm"] as const) {
             assert.strictEqual(afterRemoval.get(T.namespace, "elsewhere").inputs.metadata.name, "elsewhere");
             const c = moved();
             c["stateful-apps:apps"] = {};
-            const removal = await runProgram(c, "test", [], { lastOutputs: DEPLOYED });
+            const removal = await runProgram(c, "test", [], { lastOutputs: DEPLOYED, lastSecretOutputs: SECRET_OUTPUTS });
             assert.deepStrictEqual(removal.ofType(T.statefulSet).concat(removal.ofType(T.release)), []);
         });
 
         it("an unchanged namespace and a first deployment pass", async () => {
-            const same = await runProgram(config(), "test", [], { lastOutputs: DEPLOYED });
+            const same = await runProgram(config(), "test", [], { lastOutputs: DEPLOYED, lastSecretOutputs: SECRET_OUTPUTS });
             assert.ok(same.ofType(deployMethod === "raw" ? T.statefulSet : T.release).length === 2);
             const first = await runProgram(moved());
             assert.ok(first.ofType(deployMethod === "raw" ? T.statefulSet : T.release).length === 2);
@@ -68,6 +70,7 @@ for (const deployMethod of ["raw", "helm"] as const) {
         };
         const deployed = (replicas: number, storageSize: string) => ({
             lastOutputs: { namespace: DEPLOYED.namespace, apps: { [APP]: { replicas, storageSize }, "js-app": { replicas: 1, storageSize: "64Mi" } } },
+            lastSecretOutputs: SECRET_OUTPUTS,
         });
         const patch = (run: ProgramRun, ordinal: number) => run.get(T.pvcPatch, `data-${APP}-${ordinal}`);
 
