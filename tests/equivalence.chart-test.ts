@@ -147,6 +147,8 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
             { maxSkew: 2, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: { x: "y", on: "true" } }, minDomains: 2, nodeTaintsPolicy: "Honor", matchLabelKeys: ["controller-revision-hash"] },
         ],
     },
+    // Valid DNS subdomains that YAML reads as a boolean and a number unless the chart quotes them.
+    "names YAML would misread: priorityClassName true, storageClass 1": { priorityClassName: "true", storageClass: "1" },
     "placement: hard preset, a grace period of 0 (rendered, not dropped)": { podAntiAffinityPreset: "hard", terminationGracePeriodSeconds: 0 },
     "placement: affinity.podAntiAffinity wins over the preset": {
         podAntiAffinityPreset: "hard",
