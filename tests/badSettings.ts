@@ -347,6 +347,21 @@ export const BAD_SETTINGS: BadSetting[] = [
         messages: ["stateful-apps:apps.python-app.tolerations[0].efect: unknown key; allowed keys: key, operator, value, effect, tolerationSeconds"],
     },
     {
+        rule: "a toleration with operator Exists has no value (Kubernetes' rule)",
+        app: "python-app", set: { tolerations: [{ key: "dedicated", operator: "Exists", value: "db" }] },
+        messages: ['stateful-apps:apps.python-app.tolerations[0].value: got "db"; expected no value with operator Exists'],
+    },
+    {
+        rule: "a toleration without a key needs operator Exists (Kubernetes' rule)",
+        app: "python-app", set: { tolerations: [{ operator: "Equal", value: "db" }] },
+        messages: ['stateful-apps:apps.python-app.tolerations[0].operator: got "Equal"; expected Exists when the toleration has no key'],
+    },
+    {
+        rule: "tolerationSeconds needs effect NoExecute (Kubernetes' rule)",
+        app: "python-app", set: { tolerations: [{ key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoSchedule", tolerationSeconds: 30 }] },
+        messages: ['stateful-apps:apps.python-app.tolerations[0].effect: got "NoSchedule"; expected NoExecute with tolerationSeconds'],
+    },
+    {
         rule: "tolerations: null is rejected (Helm would fall back to the default)",
         app: "python-app", set: { tolerations: null },
         messages: ["stateful-apps:apps.python-app.tolerations: got null; expected a list of tolerations"],
@@ -380,6 +395,11 @@ export const BAD_SETTINGS: BadSetting[] = [
         rule: "a topology spread constraint's maxSkew is at least 1",
         app: "js-app", set: { topologySpreadConstraints: [{ maxSkew: 0, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway" }] },
         messages: ["stateful-apps:apps.js-app.topologySpreadConstraints[0].maxSkew: got 0; expected an integer >= 1"],
+    },
+    {
+        rule: "minDomains only with whenUnsatisfiable DoNotSchedule (Kubernetes' rule)",
+        app: "python-app", set: { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", minDomains: 3 }] },
+        messages: ["stateful-apps:apps.python-app.topologySpreadConstraints[0].minDomains: got 3; expected no minDomains with whenUnsatisfiable ScheduleAnyway"],
     },
     {
         rule: "a topology spread constraint's labelSelector labels are strings",
