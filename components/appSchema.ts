@@ -59,7 +59,8 @@ export function expected(node: Schema | undefined): string {
         return expected(resolveRef(node.$ref ?? node.allOf[0].$ref));
     }
     if (node.enum) {
-        return `one of ${node.enum.join(", ")}`;
+        // An empty string among the choices (e.g. podAntiAffinityPreset's "none") must be visible.
+        return `one of ${node.enum.map((v: unknown) => (v === "" ? '""' : v)).join(", ")}`;
     }
     if (node.type === "integer") {
         return node.maximum !== undefined ? `an integer from ${node.minimum} to ${node.maximum}` : `an integer >= ${node.minimum}`;
@@ -102,7 +103,9 @@ export function schemaProblems(app: string, settings: Record<string, Json>, user
         if (error.keyword === "additionalProperties") {
             const extra = (error.params as { additionalProperty: string }).additionalProperty;
             segments.push(extra);
-            const allowed = segments.length === 1 ? APP_KEYS : Object.keys(schemaAt(segments.slice(0, -1))?.properties ?? {});
+            // The parent may be a bare $ref (a list item such as tolerations[0]): its keys are the definition's.
+            const parent = schemaAt(segments.slice(0, -1));
+            const allowed = segments.length === 1 ? APP_KEYS : Object.keys((parent?.$ref ? resolveRef(parent.$ref) : parent)?.properties ?? {});
             message = `unknown key; allowed keys: ${allowed.join(", ")}`;
         } else {
             if (error.keyword === "required") {

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
+import type * as k8s from "@pulumi/kubernetes";
 import { APP_KEYS, CHART_DIR, PROGRAM_FILLED_KEYS, schemaProblems } from "./appSchema";
 import { checkAppName, checkCrossFieldRules } from "./appRules";
 import { checkEnvName } from "./env";
@@ -36,6 +37,10 @@ export type RetentionAction = (typeof RETENTION_ACTIONS)[number];
 
 export const ACCESS_MODES = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"] as const;
 export type AccessMode = (typeof ACCESS_MODES)[number];
+
+/** podAntiAffinityPreset: none, preferred or required anti-affinity of an app's pods on kubernetes.io/hostname. */
+export const POD_ANTI_AFFINITY_PRESETS = ["", "soft", "hard"] as const;
+export type PodAntiAffinityPreset = (typeof POD_ANTI_AFFINITY_PRESETS)[number];
 
 export const RESOURCE_NAMES = ["cpu", "memory", "ephemeral-storage"] as const;
 export type ResourceName = (typeof RESOURCE_NAMES)[number];
@@ -71,6 +76,17 @@ export interface AppSettings {
     resources: { requests: ResourceList; limits: ResourceList };
     /** Extra plain environment variables, values as strings. */
     env: Record<string, string>;
+    // Placement: Kubernetes' own pod-spec shapes, validated by the schema and passed through
+    // (manifests.ts podPlacement derives the pod spec's fields from them).
+    terminationGracePeriodSeconds: number;
+    /** Empty: no priorityClassName. */
+    priorityClassName: string;
+    nodeSelector: Record<string, string>;
+    tolerations: k8s.types.input.core.v1.Toleration[];
+    podAntiAffinityPreset: PodAntiAffinityPreset;
+    affinity: k8s.types.input.core.v1.Affinity;
+    /** As the user wrote them: a constraint without labelSelector gets the app's selector when rendered. */
+    topologySpreadConstraints: k8s.types.input.core.v1.TopologySpreadConstraint[];
     /**
      * Names of the app's secret environment variables (`stateful-apps:secretEnv.<app>`), sorted.
      * Only the names: the values stay in StackSettings.secretEnv, a Pulumi secret.
@@ -179,6 +195,13 @@ function validateApp(p: Problems, name: string, userValue: Json, defaults: Recor
         pvcRetentionPolicy: v.pvcRetentionPolicy,
         resources: { requests: {}, limits: {}, ...v.resources },
         env,
+        terminationGracePeriodSeconds: v.terminationGracePeriodSeconds,
+        priorityClassName: v.priorityClassName,
+        nodeSelector: v.nodeSelector,
+        tolerations: v.tolerations,
+        podAntiAffinityPreset: v.podAntiAffinityPreset,
+        affinity: v.affinity,
+        topologySpreadConstraints: v.topologySpreadConstraints,
         secretEnvNames: [],
     };
 }

@@ -61,7 +61,7 @@ export function serviceAccount(app: AppSettings, namespace: pulumi.Input<string>
     return { metadata: metadata(app, namespace), automountServiceAccountToken: false };
 }
 
-/** How long a terminating pod keeps serving before it gets SIGTERM (well inside the 30 s grace period). */
+/** How long a terminating pod keeps serving before it gets SIGTERM (inside the grace period, terminationGracePeriodSeconds). */
 export const PRESTOP_SLEEP_SECONDS = 5;
 
 const httpPort = (app: AppSettings) => ({ name: "http", port: app.port, targetPort: "http", protocol: "TCP" });
@@ -157,6 +157,49 @@ function containerEnv(app: AppSettings): k8s.types.input.core.v1.EnvVar[] {
 }
 
 /**
+ * The node label podAntiAffinityPreset spreads over, and the weight of its `soft` term. The chart's
+ * `stateful-app.affinity` repeats both (a Go template cannot import them).
+ */
+export const ANTI_AFFINITY_TOPOLOGY_KEY = "kubernetes.io/hostname";
+export const SOFT_ANTI_AFFINITY_WEIGHT = 1;
+
+/** The podAntiAffinity of podAntiAffinityPreset, selecting the app's own pods; none for "". */
+export function presetPodAntiAffinity(app: AppSettings): k8s.types.input.core.v1.PodAntiAffinity | undefined {
+    const term = { labelSelector: { matchLabels: selectorLabels(app) }, topologyKey: ANTI_AFFINITY_TOPOLOGY_KEY };
+    switch (app.podAntiAffinityPreset) {
+        case "soft":
+            return { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: SOFT_ANTI_AFFINITY_WEIGHT, podAffinityTerm: term }] };
+        case "hard":
+            return { requiredDuringSchedulingIgnoredDuringExecution: [term] };
+        case "":
+            return undefined;
+    }
+}
+
+/**
+ * Where the pods run and how long they get to stop: the pod spec's fields from the placement
+ * settings, each omitted while its setting is empty (as the chart's `with` omits it).
+ * - affinity: the user's, plus the preset's podAntiAffinity unless the user wrote one (an explicit
+ *   podAntiAffinity wins, but adding a nodeAffinity does not silently drop the preset's spread);
+ * - topologySpreadConstraints: a constraint without labelSelector counts the app's own pods (the
+ *   Bitnami convention): Kubernetes would otherwise count no pod at all and never spread.
+ */
+export function podPlacement(app: AppSettings): Partial<k8s.types.input.core.v1.PodSpec> {
+    const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v));
+    const preset = presetPodAntiAffinity(app);
+    const affinity = { ...(preset ? { podAntiAffinity: preset } : {}), ...copy(app.affinity) };
+    const constraints = app.topologySpreadConstraints.map((c) => ("labelSelector" in c ? copy(c) : { ...copy(c), labelSelector: { matchLabels: selectorLabels(app) } }));
+    return {
+        terminationGracePeriodSeconds: app.terminationGracePeriodSeconds,
+        ...(app.priorityClassName ? { priorityClassName: app.priorityClassName } : {}),
+        ...(Object.keys(app.nodeSelector).length > 0 ? { nodeSelector: { ...app.nodeSelector } } : {}),
+        ...(app.tolerations.length > 0 ? { tolerations: copy(app.tolerations) } : {}),
+        ...(Object.keys(affinity).length > 0 ? { affinity } : {}),
+        ...(constraints.length > 0 ? { topologySpreadConstraints: constraints } : {}),
+    };
+}
+
+/**
  * Pod-template annotation with a hash of the app's Secret data: Kubernetes does not restart pods
  * when a Secret they read at start changes, so a changed secret value changes the template and
  * rolls the pods. A hash, never the values (it covers the 32-character random admin token, so it
@@ -190,6 +233,7 @@ export function statefulSet(
                 spec: {
                     serviceAccountName: app.name,
                     automountServiceAccountToken: false,
+                    ...podPlacement(app),
                     // Pod Security Standards "restricted", plus a read-only root filesystem.
                     securityContext: {
                         runAsNonRoot: true,

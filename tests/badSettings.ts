@@ -300,4 +300,111 @@ export const BAD_SETTINGS: BadSetting[] = [
         notInChart: "depends on the deploy method: the chart alone cannot know it is installed by the program",
         messages: ["stateful-apps:apps.python-app.pvcRetentionPolicy.whenDeleted: got \"Delete\"; expected Retain with deployMethod helm"],
     },
+    // Placement (issue 15 §1): Kubernetes' own shapes, checked before anything reaches the API server.
+    {
+        rule: "terminationGracePeriodSeconds must not be negative",
+        app: "python-app", set: { terminationGracePeriodSeconds: -1 },
+        messages: ["stateful-apps:apps.python-app.terminationGracePeriodSeconds: got -1; expected an integer >= 0"],
+    },
+    {
+        rule: "terminationGracePeriodSeconds must be an integer, not a string",
+        app: "python-app", set: { terminationGracePeriodSeconds: "30s" },
+        messages: ['stateful-apps:apps.python-app.terminationGracePeriodSeconds: got "30s"; expected an integer >= 0'],
+    },
+    {
+        rule: "priorityClassName must be a PriorityClass name (DNS subdomain)",
+        app: "python-app", set: { priorityClassName: "High_Priority" },
+        messages: ['stateful-apps:apps.python-app.priorityClassName: got "High_Priority"; expected a PriorityClass name (DNS subdomain of at most 253 characters)'],
+    },
+    {
+        rule: "priorityClassName is at most 253 characters",
+        app: "js-app", set: { priorityClassName: "p".repeat(254) },
+        messages: ["stateful-apps:apps.js-app.priorityClassName: got", "expected a PriorityClass name (DNS subdomain of at most 253 characters)"],
+    },
+    {
+        rule: "nodeSelector must be a map",
+        app: "python-app", set: { nodeSelector: ["disktype=ssd"] },
+        messages: ['stateful-apps:apps.python-app.nodeSelector: got ["disktype=ssd"]; expected a map of node label keys to label values'],
+    },
+    {
+        rule: "nodeSelector values must be label values (strings)",
+        app: "python-app", set: { nodeSelector: { gpu: true } },
+        messages: ["stateful-apps:apps.python-app.nodeSelector.gpu: got true; expected a label value: a string of at most 63 letters"],
+    },
+    {
+        rule: "tolerations must be a list",
+        app: "python-app", set: { tolerations: { key: "dedicated", operator: "Exists" } },
+        messages: ['stateful-apps:apps.python-app.tolerations: got {"key":"dedicated","operator":"Exists"}; expected a list of tolerations'],
+    },
+    {
+        rule: "a toleration's operator must be Exists or Equal",
+        app: "python-app", set: { tolerations: [{ key: "dedicated", operator: "In", value: "db" }] },
+        messages: ['stateful-apps:apps.python-app.tolerations[0].operator: got "In"; expected one of Exists, Equal'],
+    },
+    {
+        rule: "a toleration's keys are Kubernetes' (a typo is rejected)",
+        app: "python-app", set: { tolerations: [{ key: "dedicated", operator: "Exists", efect: "NoSchedule" }] },
+        messages: ["stateful-apps:apps.python-app.tolerations[0].efect: unknown key; allowed keys: key, operator, value, effect, tolerationSeconds"],
+    },
+    {
+        rule: "a toleration with operator Exists has no value (Kubernetes' rule)",
+        app: "python-app", set: { tolerations: [{ key: "dedicated", operator: "Exists", value: "db" }] },
+        messages: ['stateful-apps:apps.python-app.tolerations[0].value: got "db"; expected no value with operator Exists'],
+    },
+    {
+        rule: "a toleration without a key needs operator Exists (Kubernetes' rule)",
+        app: "python-app", set: { tolerations: [{ operator: "Equal", value: "db" }] },
+        messages: ['stateful-apps:apps.python-app.tolerations[0].operator: got "Equal"; expected Exists when the toleration has no key'],
+    },
+    {
+        rule: "tolerationSeconds needs effect NoExecute (Kubernetes' rule)",
+        app: "python-app", set: { tolerations: [{ key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoSchedule", tolerationSeconds: 30 }] },
+        messages: ['stateful-apps:apps.python-app.tolerations[0].effect: got "NoSchedule"; expected NoExecute with tolerationSeconds'],
+    },
+    {
+        rule: "tolerations: null is rejected (Helm would fall back to the default)",
+        app: "python-app", set: { tolerations: null },
+        messages: ["stateful-apps:apps.python-app.tolerations: got null; expected a list of tolerations"],
+    },
+    {
+        rule: "podAntiAffinityPreset must be empty, soft or hard",
+        app: "python-app", set: { podAntiAffinityPreset: "required" },
+        messages: ['stateful-apps:apps.python-app.podAntiAffinityPreset: got "required"; expected one of "", soft, hard'],
+    },
+    {
+        rule: "affinity must be a map",
+        app: "python-app", set: { affinity: [] },
+        messages: ["stateful-apps:apps.python-app.affinity: got []; expected a map with keys nodeAffinity, podAffinity, podAntiAffinity"],
+    },
+    {
+        rule: "affinity's keys are Kubernetes' (a typo is rejected)",
+        app: "python-app", set: { affinity: { podAntiAfinity: {} } },
+        messages: ["stateful-apps:apps.python-app.affinity.podAntiAfinity: unknown key; allowed keys: nodeAffinity, podAffinity, podAntiAffinity"],
+    },
+    {
+        rule: "topologySpreadConstraints must be a list",
+        app: "python-app", set: { topologySpreadConstraints: { maxSkew: 1 } },
+        messages: ['stateful-apps:apps.python-app.topologySpreadConstraints: got {"maxSkew":1}; expected a list of topology spread constraints'],
+    },
+    {
+        rule: "a topology spread constraint needs whenUnsatisfiable",
+        app: "python-app", set: { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname" }] },
+        messages: ["stateful-apps:apps.python-app.topologySpreadConstraints[0].whenUnsatisfiable: got nothing; expected one of DoNotSchedule, ScheduleAnyway"],
+    },
+    {
+        rule: "a topology spread constraint's maxSkew is at least 1",
+        app: "js-app", set: { topologySpreadConstraints: [{ maxSkew: 0, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway" }] },
+        messages: ["stateful-apps:apps.js-app.topologySpreadConstraints[0].maxSkew: got 0; expected an integer >= 1"],
+    },
+    {
+        rule: "minDomains only with whenUnsatisfiable DoNotSchedule (Kubernetes' rule)",
+        app: "python-app", set: { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", minDomains: 3 }] },
+        messages: ["stateful-apps:apps.python-app.topologySpreadConstraints[0].minDomains: got 3; expected no minDomains with whenUnsatisfiable ScheduleAnyway"],
+    },
+    {
+        rule: "a topology spread constraint's labelSelector labels are strings",
+        app: "python-app",
+        set: { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "zone", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: { tier: 1 } } }] },
+        messages: ["stateful-apps:apps.python-app.topologySpreadConstraints[0].labelSelector.matchLabels.tier: got 1; expected a label value"],
+    },
 ];

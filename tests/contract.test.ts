@@ -14,6 +14,7 @@ describe("values.schema.json is the one contract", () => {
         assert.deepStrictEqual([...config.UPDATE_STRATEGY_TYPES], props.updateStrategy.properties.type.enum);
         assert.deepStrictEqual([...config.ACCESS_MODES], props.accessModes.items.enum);
         assert.deepStrictEqual([...config.RETENTION_ACTIONS], APP_SCHEMA.definitions.retentionAction.enum);
+        assert.deepStrictEqual([...config.POD_ANTI_AFFINITY_PRESETS], props.podAntiAffinityPreset.enum);
         assert.deepStrictEqual([...config.RESOURCE_NAMES], Object.keys(APP_SCHEMA.definitions.resourceList.properties));
         assert.deepStrictEqual([...RESERVED_ENV], props.env.propertyNames.not.enum);
         assert.deepStrictEqual([...RESERVED_ENV], props.secretEnvNames.items.not.enum);

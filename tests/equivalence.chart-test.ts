@@ -110,6 +110,8 @@ async function bothModes(config: Record<string, unknown>, app: string) {
     return { rawObjects, chartObjects: helmTemplate(release.name, release.namespace, release.values), values: release.values };
 }
 
+const PLACEMENT_VARIANT = "placement: every setting, the soft preset beside nodeAffinity and podAffinity, spread constraints with and without labelSelector";
+
 /** Variants beyond the shipped stacks, so every template branch is compared. */
 const VARIANTS: Record<string, Record<string, unknown>> = {
     "OnDelete, 0 replicas, storage class, access modes": {
@@ -124,6 +126,33 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
         resources: { requests: { cpu: "1", memory: "100Mi", "ephemeral-storage": "1Gi" }, limits: { cpu: "2", memory: "1Gi" } },
         // whenDeleted Delete is refused in Helm mode (a release replacement would delete the PVCs).
         pvcRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Delete" },
+    },
+    [PLACEMENT_VARIANT]: {
+        // 1000000: Helm reads numbers as floats; printed plainly it would render 1e+06.
+        terminationGracePeriodSeconds: 1000000,
+        priorityClassName: "high-priority",
+        nodeSelector: { disktype: "ssd", "kubernetes.io/arch": "amd64" },
+        tolerations: [
+            { key: "dedicated", operator: "Equal", value: "db", effect: "NoSchedule" },
+            { operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 },
+        ],
+        podAntiAffinityPreset: "soft",
+        affinity: {
+            nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "pool", operator: "In", values: ["db"] }] }] } },
+            podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, podAffinityTerm: { labelSelector: { matchLabels: { role: "cache" } }, topologyKey: "kubernetes.io/hostname" } }] },
+        },
+        topologySpreadConstraints: [
+            { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway" },
+            // "y" and "true" as label values: YAML would read them unquoted as booleans.
+            { maxSkew: 2, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: { x: "y", on: "true" } }, minDomains: 2, nodeTaintsPolicy: "Honor", matchLabelKeys: ["controller-revision-hash"] },
+        ],
+    },
+    // Valid DNS subdomains that YAML reads as a boolean and a number unless the chart quotes them.
+    "names YAML would misread: priorityClassName true, storageClass 1": { priorityClassName: "true", storageClass: "1" },
+    "placement: hard preset, a grace period of 0 (rendered, not dropped)": { podAntiAffinityPreset: "hard", terminationGracePeriodSeconds: 0 },
+    "placement: affinity.podAntiAffinity wins over the preset": {
+        podAntiAffinityPreset: "hard",
+        affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { role: "db" } }, topologyKey: "topology.kubernetes.io/zone" }] } },
     },
 };
 
@@ -156,6 +185,20 @@ describe("raw and helm modes render the same objects", function () {
             assert.deepStrictEqual(differences(rawObjects, chartObjects), []);
         });
     }
+
+    it("placement: the chart renders it itself (equal to raw mode, and not equally absent)", async () => {
+        const config = clone(loadStackFile("dev"));
+        Object.assign(appsOf(config)["python-app"], VARIANTS[PLACEMENT_VARIANT]);
+        const { chartObjects } = await bothModes(config, "python-app");
+        const spec = chartObjects.find((o) => o.kind === "StatefulSet")!.spec.template.spec;
+        const selector = { matchLabels: { "app.kubernetes.io/name": "python-app", "app.kubernetes.io/instance": "python-app" } };
+        assert.strictEqual(spec.terminationGracePeriodSeconds, 1000000);
+        assert.deepStrictEqual(spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution, [
+            { weight: 1, podAffinityTerm: { labelSelector: selector, topologyKey: "kubernetes.io/hostname" } },
+        ]);
+        assert.ok(spec.affinity.nodeAffinity && spec.affinity.podAffinity, "the user's affinity combines with the preset");
+        assert.deepStrictEqual(spec.topologySpreadConstraints.map((c: any) => c.labelSelector), [selector, { matchLabels: { x: "y", on: "true" } }]);
+    });
 
     it("secretEnv: the same secretKeyRef env in both modes, and no value in the chart's output", async () => {
         const config = clone(loadStackFile("dev"));

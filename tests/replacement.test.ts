@@ -21,6 +21,13 @@ const CHANGES: Record<(typeof APP_KEYS)[number], unknown> = {
     pvcRetentionPolicy: { whenScaled: "Delete" },
     resources: { requests: { cpu: "100m" } },
     env: { LOG_LEVEL: "info" },
+    terminationGracePeriodSeconds: 60,
+    priorityClassName: "high-priority",
+    nodeSelector: { disktype: "ssd" },
+    tolerations: [{ key: "dedicated", operator: "Equal", value: "db", effect: "NoSchedule" }],
+    podAntiAffinityPreset: "soft",
+    affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, preference: { matchExpressions: [{ key: "pool", operator: "In", values: ["db"] }] } }] } },
+    topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" }],
 };
 
 const at = (obj: any, path: string) => path.split(".").reduce((o, k) => o?.[k], obj);

@@ -23,8 +23,14 @@ function expected(fileApp: any) {
         requests: { ...d.resources.requests, ...fileApp.resources?.requests },
         limits: { ...d.resources.limits, ...fileApp.resources?.limits },
         env: fileApp.env ?? {},
+        terminationGracePeriodSeconds: fileApp.terminationGracePeriodSeconds ?? d.terminationGracePeriodSeconds,
+        topologySpreadConstraints: (fileApp.topologySpreadConstraints ?? d.topologySpreadConstraints) as any[],
+        podAntiAffinityPreset: fileApp.podAntiAffinityPreset ?? d.podAntiAffinityPreset,
     };
 }
+
+/** The app's own pods: what a spread constraint without labelSelector counts. */
+const ownPods = (name: string) => ({ matchLabels: { "app.kubernetes.io/name": name, "app.kubernetes.io/instance": name } });
 
 function assertRawApp(run: ProgramRun, ns: string, name: string, fileApp: any) {
     const want = expected(fileApp);
@@ -41,6 +47,11 @@ function assertRawApp(run: ProgramRun, ns: string, name: string, fileApp: any) {
     assert.deepStrictEqual(claim.spec.accessModes, want.accessModes);
     assert.strictEqual(claim.spec.storageClassName, want.storageClass || undefined);
 
+    const pod = sts.spec.template.spec;
+    assert.strictEqual(pod.terminationGracePeriodSeconds, want.terminationGracePeriodSeconds);
+    assert.deepStrictEqual(pod.topologySpreadConstraints, want.topologySpreadConstraints.length > 0
+        ? want.topologySpreadConstraints.map((c) => ({ labelSelector: ownPods(name), ...c }))
+        : undefined);
     const [container] = sts.spec.template.spec.containers;
     assert.strictEqual(container.image, want.image);
     assert.strictEqual(container.ports[0].containerPort, want.port);
@@ -74,6 +85,8 @@ function assertHelmApp(run: ProgramRun, ns: string, name: string, fileApp: any) 
     assert.deepStrictEqual(v.pvcRetentionPolicy, want.retention);
     assert.deepStrictEqual(v.resources, { requests: want.requests, limits: want.limits });
     assert.strictEqual(v.adminTokenSecret, name);
+    assert.strictEqual(v.terminationGracePeriodSeconds, want.terminationGracePeriodSeconds);
+    assert.deepStrictEqual(v.topologySpreadConstraints, want.topologySpreadConstraints);
     return want;
 }
 
@@ -104,6 +117,19 @@ describe("shipped stacks", () => {
                 assert.strictEqual(namespace.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
                 assert.strictEqual(namespace.opts.retainOnDelete, true);
                 assert.strictEqual(run.outputs.namespace, ns);
+            });
+
+            // prod spreads its pods over nodes, as a preference only: a one-node cluster (the e2e
+            // suite's) or a node down must still schedule every pod. dev and staging place nothing.
+            it(stack === "prod" ? "spreads each app's pods over nodes, preferably (ScheduleAnyway: one node still runs them all)" : "places pods anywhere (no spread, no anti-affinity)", () => {
+                for (const [name, fileApp] of Object.entries(appsOf(config))) {
+                    const want = expected(fileApp);
+                    const spread = want.topologySpreadConstraints.filter((c) => c.topologyKey === "kubernetes.io/hostname");
+                    assert.strictEqual(spread.length > 0 || want.podAntiAffinityPreset === "soft", stack === "prod", `${name} spread over nodes`);
+                    assert.ok(want.topologySpreadConstraints.every((c) => c.whenUnsatisfiable === "ScheduleAnyway"), `${name}: no constraint may leave a pod Pending`);
+                    assert.notStrictEqual(want.podAntiAffinityPreset, "hard", `${name}: hard anti-affinity would leave pods Pending on one node`);
+                    assert.strictEqual(fileApp.affinity, undefined, `${name}: no required affinity`);
+                }
             });
 
             for (const [name, fileApp] of Object.entries(appsOf(config))) {

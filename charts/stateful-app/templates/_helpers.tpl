@@ -36,3 +36,41 @@ namespace: {{ .Release.Namespace }}
 labels:
   {{- include "stateful-app.labels" . | nindent 2 }}
 {{- end -}}
+
+{{/*
+The pod's affinity: .Values.affinity, plus the podAntiAffinity of podAntiAffinityPreset unless
+affinity has one of its own (an explicit podAntiAffinity wins; a nodeAffinity or podAffinity
+combines with the preset). The same as components/manifests.ts podPlacement, whose
+ANTI_AFFINITY_TOPOLOGY_KEY and SOFT_ANTI_AFFINITY_WEIGHT this repeats. Empty when there is none.
+*/}}
+{{- define "stateful-app.affinity" -}}
+{{- $affinity := deepCopy .Values.affinity -}}
+{{- $preset := .Values.podAntiAffinityPreset -}}
+{{- if and $preset (not (hasKey $affinity "podAntiAffinity")) -}}
+{{- $term := dict "labelSelector" (dict "matchLabels" (include "stateful-app.selectorLabels" . | fromYaml)) "topologyKey" "kubernetes.io/hostname" -}}
+{{- if eq $preset "soft" -}}
+{{- $_ := set $affinity "podAntiAffinity" (dict "preferredDuringSchedulingIgnoredDuringExecution" (list (dict "weight" 1 "podAffinityTerm" $term))) -}}
+{{- else -}}
+{{- $_ := set $affinity "podAntiAffinity" (dict "requiredDuringSchedulingIgnoredDuringExecution" (list $term)) -}}
+{{- end -}}
+{{- end -}}
+{{- with $affinity -}}
+{{- toYaml . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+topologySpreadConstraints with the app's selector labels as the labelSelector of each constraint
+that has none (Kubernetes would otherwise count no pod and never spread), as manifests.ts does.
+*/}}
+{{- define "stateful-app.topologySpreadConstraints" -}}
+{{- $constraints := list -}}
+{{- range .Values.topologySpreadConstraints -}}
+{{- $constraint := deepCopy . -}}
+{{- if not (hasKey $constraint "labelSelector") -}}
+{{- $_ := set $constraint "labelSelector" (dict "matchLabels" (include "stateful-app.selectorLabels" $ | fromYaml)) -}}
+{{- end -}}
+{{- $constraints = append $constraints $constraint -}}
+{{- end -}}
+{{- toYaml $constraints -}}
+{{- end -}}
