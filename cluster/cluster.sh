@@ -14,6 +14,7 @@
 #   cluster/cluster.sh kubeconfig   print the kubeconfig path
 #   cluster/cluster.sh recycle-pvs  empty Released pool PVs and make them Available again
 #   cluster/cluster.sh status       show the cluster's processes, nodes and PV pool
+#   cluster/cluster.sh exists       exit 0 if the cluster was created and not torn down (healthy or not)
 #
 # Environment:
 #   E2E_USE_EXISTING_CLUSTER=1  with KUBECONFIG set: use that cluster; up/down do nothing
@@ -337,9 +338,11 @@ case "${1:-}" in
   kubeconfig) kubeconfig_path ;;
   recycle-pvs) cmd_recycle_pvs ;;
   status) cmd_status ;;
+  # exit 0 when this cluster has been created and not torn down (healthy or not)
+  exists) cluster_exists ;;
   -h | --help | help) usage ;;
   *)
     usage >&2
-    die "unknown command '${1:-}' (expected up, down, kubeconfig, recycle-pvs or status)"
+    die "unknown command '${1:-}' (expected up, down, kubeconfig, recycle-pvs, status or exists)"
     ;;
 esac

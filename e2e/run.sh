@@ -13,6 +13,12 @@ started=$SECONDS
 phase "tools" "$TOOLS_DIR/setup.sh"
 [[ -d node_modules ]] || phase "npm ci" npm ci --no-audit --no-fund
 
+# npm start's cluster is this same local cluster (one bridge, one set of ranges), and the suite
+# tears its cluster down at the end: never run it over a cluster the user started.
+if [[ "${E2E_USE_EXISTING_CLUSTER:-0}" != 1 ]] && "$PROJECT_DIR/cluster/cluster.sh" exists; then
+  die "the local cluster is already up (npm start?) and the end-to-end suite would tear it down; stop it first with npm run stop, or run the suite in it with E2E_USE_EXISTING_CLUSTER=1 KUBECONFIG=\$(cluster/cluster.sh kubeconfig) npm run test:e2e"
+fi
+
 teardown() {
   local rc=$?
   phase "cluster down" "$PROJECT_DIR/cluster/cluster.sh" down || true

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Fault test (issue #19, case 1): `npm start`, then the README's own manual
-# `pulumi destroy --yes --run-program`, then `npm run stop`. Before the fix, stop's second destroy
-# of the now-empty stack recorded the program's components again, `pulumi stack rm` refused, and
-# under `set -e` the cluster was never torn down. Asserts that stop exits 0 and leaves the machine
-# as it found it: no process of the cluster, no bridge, no KUBE-*/CNI-* chain, ip_forward as before.
+# Fault tests of the local lifecycle (issue #19), one npm start cluster for all of them, each
+# asserted; the machine must come out exactly as it went in:
+#   case 3  npm start twice: the second run is a no-op deploy (no resource changes) that re-checks the lab;
+#   case 5  npm run test:e2e while npm start's cluster is up: refuses, naming npm run stop, and
+#           leaves the user's cluster and pods as they were (it used to reuse it and tear it down);
+#   case 4  the node's kubelet, then its containerd, killed behind the stack's back (by the PIDs
+#           node.sh recorded): the next npm start restarts them, same pods, the lab passes;
+#   case 1  the README's manual `pulumi destroy --run-program`, then npm run stop: exit 0 and the
+#           machine restored (before the fix stop's second destroy re-registered the program's
+#           components, `pulumi stack rm` refused and the cluster was never torn down).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib.sh"
 . "$PROJECT_DIR/cluster/local-env.sh"
 cd "$PROJECT_DIR"
+LOGS_DIR="$STATEFUL_APPS_CACHE/test-lifecycle-faults"
+rm -rf "$LOGS_DIR" && mkdir -p "$LOGS_DIR"
+NODE_PIDS="$STATEFUL_APPS_CACHE/node/run/pids"
 
 machine_state() {
   { ip -o link show | awk -F': ' '{print $2}' | sort
@@ -16,16 +24,63 @@ machine_state() {
     pgrep -l -f '(^|/)(kubelet|containerd|kube-apiserver|etcd|kube-proxy|coredns) ' || true
   }
 }
-before=$(machine_state)
 
-bash cluster/start.sh >"$STATEFUL_APPS_CACHE/test-stop-start.log" 2>&1 || { cat "$STATEFUL_APPS_CACHE/test-stop-start.log" >&2; die "npm start failed"; }
+# npm_start LOG: runs npm start's script, prints its duration in seconds; fails with its log.
+npm_start() {
+  local t=$SECONDS
+  bash cluster/start.sh >"$LOGS_DIR/$1.log" 2>&1 || { tail -40 "$LOGS_DIR/$1.log" >&2; die "npm start ($1) failed; log: $LOGS_DIR/$1.log"; }
+  grep -q "visits through the python-app Service" "$LOGS_DIR/$1.log" || die "npm start ($1) did not run the lab"
+  echo $((SECONDS - t))
+}
+
+pod_uids() { kubectl get pods -n stateful-apps-dev -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.uid} {end}'; }
+
+# kill_recorded NAME: kills the node process NAME by the PID node.sh recorded, and waits for it.
+kill_recorded() {
+  local pid
+  pid=$(<"$NODE_PIDS/$1.pid")
+  [[ "$(tr '\0' ' ' </proc/"$pid"/cmdline)" == *"$1"* ]] || die "pid $pid recorded for $1 is not $1"
+  kill -9 "$pid"
+  while [[ -d /proc/$pid && "$(awk '{print $3}' /proc/"$pid"/stat 2>/dev/null)" != Z ]]; do sleep 0.2; done
+  log "killed $1 (pid $pid)"
+}
+
+before=$(machine_state)
+first=$(npm_start start-1)
+log "npm start: ${first}s"
+
+# case 3
+second=$(npm_start start-2)
+grep -Eq "^ +[0-9]+ unchanged" "$LOGS_DIR/start-2.log" && ! grep -Eq "^ +(\+|~|-|\+-) ?[0-9]+ (created|updated|deleted|replaced)" "$LOGS_DIR/start-2.log" ||
+  die "the second npm start changed resources; log: $LOGS_DIR/start-2.log"
+log "case 3: npm start again: ${second}s, no resource changed, lab passed"
+
+use_local_cluster
+uids=$(pod_uids)
+[[ -n "$uids" ]] || die "no pods in stateful-apps-dev"
+
+# case 5
+if bash e2e/run.sh >"$LOGS_DIR/e2e-refused.log" 2>&1; then die "npm run test:e2e ran over npm start's cluster"; fi
+grep -q "the local cluster is already up (npm start?)" "$LOGS_DIR/e2e-refused.log" || { cat "$LOGS_DIR/e2e-refused.log" >&2; die "test:e2e failed without the refusal message"; }
+kubectl get --raw /readyz >/dev/null || die "the cluster does not answer after the refused test:e2e"
+[[ "$(pod_uids)" == "$uids" ]] || die "the refused test:e2e changed the user's pods"
+log "case 5: npm run test:e2e refused; the user's cluster and pods untouched"
+
+# case 4
+for component in kubelet containerd; do
+  kill_recorded "$component"
+  took=$(npm_start "after-killed-$component")
+  [[ "$(pod_uids)" == "$uids" ]] || die "after a killed $component: pods were re-created ($(pod_uids) vs $uids)"
+  log "case 4: $component killed; npm start recovered in ${took}s, same pods, lab passed"
+done
+
+# case 1
 (
-  use_local_cluster
   cd "$LOCAL_WORKSPACE"
-  pulumi destroy --yes --run-program --stack "$LOCAL_STACK" >/dev/null
-)
+  pulumi destroy --yes --run-program --stack "$LOCAL_STACK" >"$LOGS_DIR/manual-destroy.log" 2>&1
+) || die "the manual pulumi destroy failed; log: $LOGS_DIR/manual-destroy.log"
 log "manual destroy done; now npm run stop"
-bash cluster/stop.sh || die "npm run stop failed after a manual pulumi destroy"
+bash cluster/stop.sh >"$LOGS_DIR/stop.log" 2>&1 || { tail -20 "$LOGS_DIR/stop.log" >&2; die "npm run stop failed after a manual pulumi destroy"; }
 after=$(machine_state)
 [[ "$after" == "$before" ]] || die "npm run stop did not restore the machine; before vs after: $(diff <(echo "$before") <(echo "$after"))"
-log "npm run stop after a manual destroy: exit 0, machine restored"
+log "case 1: npm run stop after a manual destroy: exit 0, machine restored"
