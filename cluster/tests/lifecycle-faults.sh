@@ -6,7 +6,8 @@
 #           leaves the user's cluster and pods as they were (it used to reuse it and tear it down);
 #   case 4  the node's kubelet, then its containerd, killed behind the stack's back (by the PIDs
 #           node.sh recorded): the next npm start restarts them, same pods, the lab passes;
-#   case 1  the README's manual `pulumi destroy --run-program`, then npm run stop: exit 0 and the
+#   case 1  the README's manual `pulumi destroy --run-program`, npm start again (it adopts the
+#           retained namespace), destroy again, then npm run stop: exit 0 and the
 #           machine restored (before the fix stop's second destroy re-registered the program's
 #           components, `pulumi stack rm` refused and the cluster was never torn down).
 set -euo pipefail
@@ -79,6 +80,16 @@ done
   cd "$LOCAL_WORKSPACE"
   pulumi destroy --yes --run-program --stack "$LOCAL_STACK" >"$LOGS_DIR/manual-destroy.log" 2>&1
 ) || die "the manual pulumi destroy failed; log: $LOGS_DIR/manual-destroy.log"
+kubectl get namespace stateful-apps-dev >/dev/null || die "the manual destroy deleted the namespace (it is retained)"
+# Issue 20.5: the retained namespace is no longer in the state; the next up must adopt it (the
+# namespace's own provider sets upsertExistingObjects, which providers >= 4.29 need; the v4.25
+# provider built here always upserts, so this run proves the flag is accepted, not the 4.29 refusal).
+took=$(npm_start after-manual-destroy)
+log "npm start after a manual destroy: ${took}s, redeployed into the retained namespace, lab passed"
+(
+  cd "$LOCAL_WORKSPACE"
+  pulumi destroy --yes --run-program --stack "$LOCAL_STACK" >"$LOGS_DIR/manual-destroy-2.log" 2>&1
+) || die "the second manual pulumi destroy failed; log: $LOGS_DIR/manual-destroy-2.log"
 log "manual destroy done; now npm run stop"
 bash cluster/stop.sh >"$LOGS_DIR/stop.log" 2>&1 || { tail -20 "$LOGS_DIR/stop.log" >&2; die "npm run stop failed after a manual pulumi destroy"; }
 after=$(machine_state)
