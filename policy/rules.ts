@@ -35,7 +35,7 @@ export interface ResourceArgs {
     getConfig<T extends object>(): T;
 }
 export interface StackArgs {
-    resources: { type: string; name: string; urn: string; props: Record<string, any>; opts?: { parent?: string } }[];
+    resources: { type: string; name: string; urn: string; props: Record<string, any>; opts?: Partial<ResourceArgs["opts"]> }[];
     getConfig<T extends object>(): T;
 }
 export type Report = (message: string, urn?: string) => void;

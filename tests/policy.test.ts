@@ -12,8 +12,9 @@ interface Violation { policy: string; level: string; message: string }
 type Mode = "raw" | "helm";
 const APP = "python-app";
 
-/** Resources as the analyzer shows them to a policy: type, name, URN (with the stack), inputs, visible options. */
-function asPolicyResources(resources: RegisteredResource[], stack: string) {
+/** A resource as the analyzer shows it to a policy: type, name, URN (with the stack), inputs, visible options. */
+type PolicyResource = Omit<ResourceArgs, "getConfig">;
+function asPolicyResources(resources: RegisteredResource[], stack: string): PolicyResource[] {
     return resources.map((r) => ({
         type: r.type,
         name: r.name,
@@ -25,7 +26,7 @@ function asPolicyResources(resources: RegisteredResource[], stack: string) {
 }
 
 /** Every policy on every resource, then the stack policies; the violations, with their level. */
-function check(resources: ReturnType<typeof asPolicyResources>, config: object = {}): Violation[] {
+function check(resources: PolicyResource[], config: object = {}): Violation[] {
     const out: Violation[] = [];
     for (const p of policies) {
         const report = (message: string) => out.push({ policy: p.name, level: p.enforcementLevel, message });
@@ -52,7 +53,7 @@ function withApp(config: Record<string, unknown>, change: (app: any) => void) {
     return c;
 }
 /** The one resource of `type` for the app (StatefulSet or Release), to mutate a copy of. */
-const workload = (rs: ReturnType<typeof asPolicyResources>, mode: Mode) =>
+const workload = (rs: PolicyResource[], mode: Mode) =>
     rs.find((r) => r.type === (mode === "raw" ? T.statefulSet : T.release) && r.name === APP)!;
 
 /** Asserts exactly one violation of `policy`, naming the app, the resource and a fix. */
@@ -67,7 +68,7 @@ function assertOne(v: Violation[], policy: string, ...mentions: string[]) {
 for (const mode of ["raw", "helm"] as const) {
     describe(`policy pack on the program's resources (${mode} mode)`, function () {
         this.timeout(60000);
-        let prod: ReturnType<typeof asPolicyResources>;
+        let prod: PolicyResource[];
         before(async () => {
             prod = await declared(prodConfig(mode), "prod");
         });
@@ -104,7 +105,7 @@ for (const mode of ["raw", "helm"] as const) {
             const rs = clone(prod);
             const patch = rs.find((r) => r.type === T.pvcPatch && r.name === `data-${APP}-0`)!;
             const pvcType = "kubernetes:core/v1:PersistentVolumeClaim";
-            const pvc = { ...clone(patch), type: pvcType, urn: patch.urn.replace(T.pvcPatch, pvcType), opts: { protect: false } };
+            const pvc: PolicyResource = { ...clone(patch), type: pvcType, urn: patch.urn.replace(T.pvcPatch, pvcType), opts: { protect: false } };
             assertOne(check([...rs, pvc]), "statefulset-replacement-keeps-pods-and-pvcs", "PersistentVolumeClaim stateful-apps-prod/data-python-app-0", "protect: true");
             pvc.opts.protect = true;
             assert.deepStrictEqual(named(check([...rs, pvc]), "statefulset-replacement-keeps-pods-and-pvcs"), []);
