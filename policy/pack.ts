@@ -1,5 +1,6 @@
 // The stateful-apps policy pack: `pulumi preview --policy-pack policy` (README, "Policy pack").
-// The rules are in rules.ts; here they meet the real SDK types (type-checked by `npm run build`).
+// Loaded by index.js (transpiled, not type-checked: see there). The rules are in rules.ts; here they
+// meet the real SDK types (type-checked by `npm --prefix policy run build`).
 import { PolicyPack, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { policies } from "./rules";
 
