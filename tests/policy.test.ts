@@ -5,6 +5,9 @@
 // produce it (a StatefulSet without the orphan annotation), on a mutated copy of its resources.
 // A tiny harness stands in for the analyzer: @pulumi/policy 1.21.0 exports no test helpers.
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { parsePolicyViolations, renderComment } from "../ci/previewSummary";
 import { policies, ResourceArgs, ResourcePolicy, StackPolicy, SECRET_NAME, stackOf } from "../policy/rules";
 import { appsOf, clone, loadStackFile, RegisteredResource, runProgram, secretConfig, T } from "./harness";
 
@@ -202,5 +205,37 @@ describe("policy pack: secret-looking env names", () => {
         for (const n of ["MONKEY", "KEYCLOAK_URL", "PORT", "LOG_LEVEL", "DATA_DIR", "HOCKEY_TEAM"]) {
             assert.ok(!SECRET_NAME.test(n), n);
         }
+    });
+});
+
+describe("policy pack in the PR comment (ci/previewSummary.ts)", () => {
+    const fixture = (f: string) => fs.readFileSync(path.join(__dirname, "fixtures", "policy", f), "utf8");
+
+    it("reads every violation of a real --diff preview, mandatory first in the comment", () => {
+        const diff = fixture("prod-pvc-delete.diff.txt");
+        const v = parsePolicyViolations(diff);
+        assert.deepStrictEqual(v.map((x) => [x.level, x.policy, x.resource]).sort(), [
+            ["advisory", "production-replicas-spread", "kubernetes:apps/v1:StatefulSet: js-app"],
+            ["advisory", "production-replicas-spread", "kubernetes:apps/v1:StatefulSet: python-app"],
+            ["mandatory", "no-pvc-delete-in-production", "kubernetes:apps/v1:StatefulSet: python-app"],
+        ]);
+        assert.ok(v.find((x) => x.level === "mandatory")!.message.startsWith("app python-app: StatefulSet stateful-apps-prod/python-app: pvcRetentionPolicy.whenDeleted is Delete"));
+        const comment = renderComment({ summary: undefined, summaryError: "no JSON", diff, stack: "prod" });
+        const section = comment.slice(comment.indexOf("#### ❌ Policy pack: 1 mandatory violation (the preview fails)"), comment.indexOf("<details>"));
+        assert.ok(section.length > 0, comment.slice(0, 600));
+        assert.match(section, /^- \*\*mandatory\*\* `no-pvc-delete-in-production` \(kubernetes:apps\/v1:StatefulSet: python-app\): app python-app/m);
+        assert.ok(section.indexOf("mandatory** `no-pvc") < section.indexOf("advisory** `production-replicas-spread"));
+    });
+
+    it("reads the Policies block of a plain preview (Helm mode)", () => {
+        assert.deepStrictEqual(parsePolicyViolations(fixture("staging-literal-api-key.txt")).map((x) => [x.level, x.policy, x.resource]), [
+            ["mandatory", "secret-env-from-secret", "kubernetes:helm.sh/v3:Release: python-app"],
+        ]);
+    });
+
+    it("a passing pack adds no section", () => {
+        const diff = "Policies:\n    ✅ stateful-apps@v0.1.0 (local: /work/policy)\n\nResources:\n    + 24 to create\n";
+        assert.deepStrictEqual(parsePolicyViolations(diff), []);
+        assert.ok(!renderComment({ summary: undefined, diff }).includes("Policy pack"));
     });
 });
