@@ -839,6 +839,53 @@ export function renderSummaryMarkdown(summary: PreviewSummary, options: { stack?
     return lines.join("\n").trimEnd() + "\n";
 }
 
+// ---------------------------------------------------------------------------------------------
+// Policy pack (policy/, `pulumi preview --policy-pack policy`)
+
+export interface PolicyViolation {
+    level: string;
+    policy: string;
+    /** `type: name` of the resource, or the stack's for a stack policy. */
+    resource: string;
+    message: string;
+}
+
+/**
+ * The policy violations in a preview's text output. `pulumi preview --json` carries none (with
+ * the 3.248 CLI its diagnostics say only "error: preview failed"), so they are read from the
+ * text: with `--diff`, one line `<pack>@v<version> [<level>]  <policy>  (<type>: <name>)<description>`
+ * and the message on the next line; without, a `Policies:` block of `- [<level>]  <policy>  (<type>: <name>)`,
+ * the description and the message, each on its own indented line.
+ */
+export function parsePolicyViolations(text: string): PolicyViolation[] {
+    const lines = text.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
+    const out: PolicyViolation[] = [];
+    for (let i = 0; i < lines.length; i++) {
+        const diffForm = /^\s*\S+@v\S+ \[(\w+)\]\s+(\S+)\s+\(([^)]*)\)/.exec(lines[i]);
+        const blockForm = /^\s+- \[(\w+)\]\s+(\S+)\s+\(([^)]*)\)\s*$/.exec(lines[i]);
+        const m = diffForm ?? blockForm;
+        const message = (diffForm ? lines[i + 1] : lines[i + 2])?.trim();
+        if (m && message) {
+            out.push({ level: m[1], policy: m[2], resource: m[3], message });
+        }
+    }
+    // The same violation appears once per form when both outputs were captured together.
+    return out.filter((v, i) => out.findIndex((w) => JSON.stringify(w) === JSON.stringify(v)) === i);
+}
+
+/** The policy pack's result for the comment: mandatory violations first; none: no section. */
+export function renderPolicyMarkdown(violations: PolicyViolation[]): string {
+    if (violations.length === 0) {
+        return "";
+    }
+    const mandatory = violations.filter((v) => v.level === "mandatory");
+    const title = mandatory.length > 0
+        ? `#### ❌ Policy pack: ${mandatory.length} mandatory violation${mandatory.length === 1 ? "" : "s"} (the preview fails)`
+        : `#### ⚠️ Policy pack: ${violations.length} advisory`;
+    const sorted = [...mandatory, ...violations.filter((v) => v.level !== "mandatory")];
+    return [title, "", ...sorted.map((v) => `- **${v.level}** \`${v.policy}\` (${cell(v.resource)}): ${cell(v.message)}`), ""].join("\n");
+}
+
 /** The longest run of backticks in a text, so a fence around it can be longer. */
 function fenceFor(text: string): string {
     const longest = Math.max(2, ...(text.match(/`+/g) ?? []).map((m) => m.length));
@@ -863,6 +910,12 @@ export function renderComment(args: { summary: PreviewSummary | undefined; diff?
         head.push(renderSummaryMarkdown(summary, { stack }));
     } else {
         head.push(`### ⚠️ Preview${stack ? ` \`${stack}\`` : ""}: no summary`, "", `The preview's JSON could not be read (${args.summaryError ?? "missing"}); see the full output below.`, "");
+    }
+    if (args.diff !== undefined) {
+        const policy = renderPolicyMarkdown(parsePolicyViolations(args.diff));
+        if (policy) {
+            head.push(policy);
+        }
     }
     let body = head.join("\n");
     if (args.diff !== undefined) {

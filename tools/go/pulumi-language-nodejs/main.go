@@ -11,6 +11,9 @@
 //   - Run: starts the project's own `@pulumi/pulumi/cmd/run` with node and points it at the
 //     engine's REAL resource monitor, so every monitor RPC the SDK knows (hooks included) reaches
 //     the engine unchanged;
+//   - RunPlugin for policy packs (kind "analyzer"): the v3.248 engine runs a `runtime: nodejs`
+//     PulumiPolicy.yaml through the nodejs language host whenever one is installed, never through
+//     the old `pulumi-analyzer-policy` script, so `pulumi preview --policy-pack` needs it;
 //   - GetPluginInfo and About (the update metadata asks for the runtime's executable and version).
 //
 // Everything else is left to the embedded Unimplemented server: the engine falls back or reports
@@ -28,11 +31,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/google/shlex"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -455,4 +461,106 @@ func constructConfig(cfg map[string]string) (string, error) {
 	}
 	b, err := json.Marshal(out)
 	return string(b), err
+}
+
+// ── Policy packs ─────────────────────────────────────────────────────────────────────────────
+
+// RunPlugin runs a Node.js policy pack (`pulumi preview --policy-pack DIR`, DIR with a
+// PulumiPolicy.yaml of `runtime: nodejs`): the v3.248 engine asks the language host for it
+// (sdk/go/common/resource/plugin/analyzer_plugin.go, NewPolicyAnalyzer) and reads the pack's gRPC
+// port from the first line of its stdout, which we stream back. What runs is the pack's own
+// `@pulumi/pulumi/cmd/run-policy-pack` (from DIR's node_modules, as the upstream
+// `pulumi-analyzer-policy` script resolves it), started in DIR with the engine's arguments and
+// "." as the program, exactly the command line that script gets. Resource and tool plugins written
+// in Node.js are not supported (the project has none).
+func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	if req.GetKind() != "analyzer" {
+		return status.Errorf(codes.Unimplemented, "RunPlugin: only policy packs (kind analyzer) are supported, not %q", req.GetKind())
+	}
+	opts, err := parseOptions(req.GetInfo().GetOptions())
+	if err != nil {
+		return err
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return fmt.Errorf("could not find node on the $PATH: %w", err)
+	}
+	dir := req.GetInfo().GetProgramDirectory()
+	if dir == "" {
+		dir = req.GetPwd()
+	}
+	script, err := findPackageScript(dir, "run-policy-pack")
+	if err != nil {
+		return err
+	}
+	args := append(append(append([]string{}, opts.nodeargs...), script), req.GetArgs()...)
+	args = append(args, ".")
+	logging.V(5).Infof("language host launching policy pack in %s: %s %s", dir, node, strings.Join(args, " "))
+
+	cmd := exec.CommandContext(server.Context(), node, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), req.GetEnv()...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("could not start the policy pack with node: %w", err)
+	}
+	// Both streams are forwarded as they come (the port line must not wait for the pack to exit);
+	// Send is not safe for concurrent use, hence the lock.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	forward := func(r interface{ Read([]byte) (int, error) }, wrap func([]byte) *pulumirpc.RunPluginResponse) {
+		defer wg.Done()
+		buf := make([]byte, 32*1024)
+		for {
+			n, rerr := r.Read(buf)
+			if n > 0 {
+				chunk := append([]byte(nil), buf[:n]...)
+				mu.Lock()
+				contract.IgnoreError(server.Send(wrap(chunk)))
+				mu.Unlock()
+			}
+			if rerr != nil {
+				return
+			}
+		}
+	}
+	wg.Add(2)
+	go forward(stdout, func(b []byte) *pulumirpc.RunPluginResponse {
+		return &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: b}}
+	})
+	go forward(stderr, func(b []byte) *pulumirpc.RunPluginResponse {
+		return &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}}
+	})
+	wg.Wait()
+	code := int32(0)
+	if werr := cmd.Wait(); werr != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(werr, &exitErr) {
+			return werr
+		}
+		code = int32(exitErr.ExitCode()) // -1 when killed by a signal (the engine closing it)
+	}
+	return server.Send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: code}})
+}
+
+// findPackageScript finds @pulumi/pulumi/cmd/NAME from dir up, like Node's resolution (and
+// findRunScript): a policy pack uses the SDK installed beside it.
+func findPackageScript(dir, name string) (string, error) {
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		p := filepath.Join(d, "node_modules", "@pulumi", "pulumi", "cmd", name)
+		if _, err := os.Stat(filepath.Join(p, "index.js")); err == nil {
+			return p, nil
+		}
+		if d == filepath.Dir(d) {
+			return "", fmt.Errorf("@pulumi/pulumi/cmd/%s not found in node_modules of %s or its parents: "+
+				"it looks like the policy pack's dependencies are not installed (npm ci in %s)", name, dir, dir)
+		}
+	}
 }
