@@ -12,7 +12,8 @@ cd "$PROJECT_DIR"
 # Only what this command needs: helm and actionlint are for the tests (the program's Helm mode
 # uses the provider's built-in Helm), so a cold start does not wait for them.
 phase "tools" "$TOOLS_DIR/setup.sh" debian etcd kubernetes kubectl kwok containerd coredns pause
-[[ -d node_modules ]] || phase "npm ci" npm ci --no-audit --no-fund
+# npm ci also installs the policy pack's dependencies (package.json postinstall).
+[[ -d node_modules && -d policy/node_modules ]] || phase "npm ci" npm ci --no-audit --no-fund
 KUBECONFIG="$(phase "cluster up" "$PROJECT_DIR/cluster/cluster.sh" up)"
 export KUBECONFIG
 use_local_backend
@@ -23,7 +24,8 @@ pulumi stack select "$LOCAL_STACK" 2>/dev/null ||
   pulumi stack init "$LOCAL_STACK" --secrets-provider passphrase
 # No separate preview: nobody reviews it in a non-interactive `npm start` (--yes), and skipping it
 # saves a second run of the program; `pulumi preview` shows the same plan when wanted.
-phase "pulumi up ($LOCAL_STACK)" pulumi up --yes --skip-preview --stack "$LOCAL_STACK"
+# The policy pack (policy/, README "Policy pack") checks the update as it checks every PR preview.
+phase "pulumi up ($LOCAL_STACK)" pulumi up --yes --skip-preview --stack "$LOCAL_STACK" --policy-pack "$PROJECT_DIR/policy"
 
 ns=$(pulumi stack output namespace --stack "$LOCAL_STACK")
 echo

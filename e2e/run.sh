@@ -11,7 +11,7 @@ cd "$PROJECT_DIR"
 started=$SECONDS
 
 phase "tools" "$TOOLS_DIR/setup.sh"
-[[ -d node_modules ]] || phase "npm ci" npm ci --no-audit --no-fund
+[[ -d node_modules && -d policy/node_modules ]] || phase "npm ci" npm ci --no-audit --no-fund
 
 # npm start's cluster is this same local cluster (one bridge, one set of ranges), and the suite
 # tears its cluster down at the end: never run it over a cluster the user started.

@@ -1,7 +1,7 @@
-// Scenarios 3, 3b, 5, 6, 7, 8 and 9 on one running dev stack (raw mode): pod deletion, Pod
+// Scenarios 3, 3b, 5, 6, 7, 8, 9 and 15 on one running dev stack (raw mode): pod deletion, Pod
 // Security enforcement, bad config, storage resize, scale to 0 and back, OnDelete updates.
 import * as assert from "assert";
-import { clone, deletePodAndAwaitReplacement, eventually, kubectl, kubectlJson, loadShippedConfig, pods, previewSteps, pvcs, readyPods, Stack, cleanupNamespace } from "./harness";
+import { clone, deletePodAndAwaitReplacement, eventually, kubectl, kubectlJson, loadShippedConfig, LOCAL_IMAGES, pods, previewSteps, pvcs, readyPods, Stack, cleanupNamespace } from "./harness";
 
 const NS = "e2e-lifecycle";
 const APP = "python-app";
@@ -187,5 +187,24 @@ describe("running dev stack (raw)", function () {
         assert.strictEqual(image(pods(NS, APP)[1]), oldImage);
         assert.strictEqual(pvcs(NS, APP)[0].metadata.uid, claimUid);
         assert.strictEqual(back.spec.volumes.find((v: any) => v.name === "data").persistentVolumeClaim.claimName, `data-${APP}-0`);
+    });
+    it("scenario 15: drift made with kubectl (replicas scaled by hand, an image set, a label removed) fails npm run drift naming each; pulumi up corrects it; the next check passes", () => {
+        assert.strictEqual(stack.drift("lifecycle-drift-clean").status, 0, "no drift before");
+        kubectl(["scale", "statefulset", APP, "-n", NS, "--replicas=3"]);
+        kubectl(["set", "image", "statefulset/js-app", "-n", NS, `app=${LOCAL_IMAGES.of("js-app", LOCAL_IMAGES.tags[1])}`]);
+        kubectl(["label", "service", APP, "-n", NS, "app.kubernetes.io/part-of-"]);
+        const drift = stack.drift("lifecycle-drift");
+        assert.strictEqual(drift.status, 1, drift.output);
+        assert.match(drift.output, /✗ lifecycle: drift: the cluster differs from the stack; `pulumi up --stack lifecycle` would:/);
+        // Each drifted app has its row, in the PR summary's words (kept in .e2e-artifacts).
+        assert.match(drift.output, /\| \*\*python-app\*\* \| StatefulSet updated in place \|/);
+        assert.match(drift.output, /\| \*\*js-app\*\* \| StatefulSet updated in place \|/);
+        stack.up("lifecycle-drift-corrected");
+        assert.strictEqual(kubectlJson(["get", "statefulset", APP, "-n", NS]).spec.replicas, 2);
+        assert.strictEqual(kubectlJson(["get", "statefulset", "js-app", "-n", NS]).spec.template.spec.containers[0].image, LOCAL_IMAGES.of("js-app"));
+        assert.strictEqual(kubectlJson(["get", "service", APP, "-n", NS]).metadata.labels["app.kubernetes.io/part-of"], "stateful-apps");
+        const again = stack.drift("lifecycle-drift-after-up");
+        assert.strictEqual(again.status, 0, again.output);
+        assert.match(again.output, /✓ lifecycle: no drift/);
     });
 });

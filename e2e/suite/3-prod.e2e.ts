@@ -1,12 +1,14 @@
-// Scenarios 2 and 4 on the prod stack (raw): the pull-request preview of a replicas change,
-// and a canary rollout with a partition.
+// Scenarios 2, 4, 7 and 14 on the prod stack (raw): the pull-request preview of a replicas
+// change, a canary rollout with a partition, a rolling update under traffic, and a PR-like change
+// stopped by the policy pack.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import {
-    ARTIFACTS_DIR, cleanupNamespace, eventually, httpRequest, loadShippedConfig, pods, previewSteps, readyPods,
+    ARTIFACTS_DIR, cleanupNamespace, clone, eventually, httpRequest, kubectl, loadShippedConfig, pods, previewSteps, PROJECT_DIR, readyPods,
     Stack, steadyTraffic, visitsOnDisk,
 } from "./harness";
+import { parsePolicyViolations, renderComment, summarizePreview } from "../../ci/previewSummary";
 
 const NS = "e2e-prod";
 const APP = "python-app";
@@ -55,6 +57,33 @@ describe("prod stack (raw)", function () {
         assert.strictEqual(comment.podRestarts, "none");
         assert.deepStrictEqual([...comment.pvcs.created].sort(), ["data-python-app-3", "data-python-app-4"]);
         stack.writeConfig(config); // back to 3: the PR is only previewed
+    });
+
+    it("scenario 14: a PR-like change the policy pack forbids (PVC retention Delete in production) stops preview and up before anything changes; the PR comment shows the violation", () => {
+        // The stack is named prod-e2e: the pack's production rules are told it is production.
+        const policyConfig = path.join(ARTIFACTS_DIR, "policy-config.json");
+        fs.writeFileSync(policyConfig, JSON.stringify({ "no-pvc-delete-in-production": { productionStacks: ["prod-e2e"] } }));
+        const pack = ["--policy-pack", path.join(PROJECT_DIR, "policy"), "--policy-pack-config", policyConfig];
+        const snapshot = () => kubectl(["get", "statefulset,service,pvc,secret,pdb", "-n", NS, "-o", "jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}"]);
+        const before = snapshot();
+        assert.strictEqual(stack.pulumi(["preview", ...pack], { log: "prod-policy-clean-preview" }).status, 0, "the shipped prod config passes the pack");
+
+        const risky = clone(config);
+        risky["stateful-apps:apps"][APP].pvcRetentionPolicy = { whenDeleted: "Retain", whenScaled: "Delete" };
+        stack.writeConfig(risky);
+        const preview = stack.pulumi(["preview", "--diff", ...pack], { allowFailure: true, log: "prod-policy-preview" });
+        assert.notStrictEqual(preview.status, 0);
+        assert.match(preview.output, /\[mandatory\]\s+no-pvc-delete-in-production/);
+        const up = stack.pulumi(["up", "--yes", "--skip-preview", ...pack], { allowFailure: true, log: "prod-policy-up" });
+        assert.notStrictEqual(up.status, 0);
+        assert.match(up.output, /no-pvc-delete-in-production/);
+        assert.strictEqual(snapshot(), before, "nothing changed in the cluster");
+        const violations = parsePolicyViolations(preview.output);
+        assert.ok(violations.some((v) => v.policy === "no-pvc-delete-in-production" && v.level === "mandatory"), JSON.stringify(violations));
+        const comment = renderComment({ summary: summarizePreview(stack.pulumi(["preview", "--json"], { log: "prod-policy-preview-json" }).output), diff: preview.output, stack: "prod" });
+        assert.match(comment, /no-pvc-delete-in-production/);
+        fs.writeFileSync(path.join(ARTIFACTS_DIR, "pr-preview-policy-stop.md"), comment);
+        stack.writeConfig(config);
     });
 
     it("scenario 4: a canary (partition = replicas-1) completes and updates only the highest ordinal", async () => {

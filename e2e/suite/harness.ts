@@ -142,6 +142,15 @@ export class Stack {
         return summaryByApp(this.pulumi(["preview", "--json"], { log }).output);
     }
 
+    /** `npm run drift -- --stack <this>` in this stack's workspace (ci/drift.ts). */
+    drift(log: string): CommandResult {
+        const started = Date.now();
+        const res = spawnSync("npx", ["ts-node", "--transpile-only", path.join(PROJECT_DIR, "ci", "drift.ts"), "--stack", this.name, "--cwd", this.dir], {
+            cwd: PROJECT_DIR, env: pulumiEnv(), encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60 * 1000,
+        });
+        return this.result(["drift"], ["drift", "--stack", this.name], started, res.status ?? -1, `${res.stdout ?? ""}${res.stderr ?? ""}`, { allowFailure: true, log });
+    }
+
     setPath(key: string, value: string) {
         this.pulumi(["config", "set", "--path", key, value]);
     }
