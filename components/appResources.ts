@@ -24,9 +24,13 @@ export interface AppOutputs {
     statefulSet: string;
     headlessService: string;
     service: string;
-    replicas: number;
-    /** The PVCs' requested size: the next run refuses a smaller one (deployedState.ts). */
-    storageSize: string;
+    /**
+     * What is deployed: it resolves only once the workload and every PVC patch are applied, so a
+     * failed update leaves the last good values, which the next run reads (deployedState.ts).
+     */
+    replicas: pulumi.Output<number>;
+    /** The PVCs' requested size, as `replicas`: the next run refuses a smaller one. */
+    storageSize: pulumi.Output<string>;
     /** One full DNS name per replica, in ordinal order. */
     podDnsNames: pulumi.Output<string[]>;
     serviceUrl: pulumi.Output<string>;
@@ -89,14 +93,21 @@ export function volumeResizePatches(app: AppSettings, namespace: pulumi.Input<st
     };
 }
 
-export function appOutputs(app: AppSettings, namespace: pulumi.Input<string>, adminToken: pulumi.Output<string>): AppOutputs {
+export function appOutputs(
+    app: AppSettings,
+    namespace: pulumi.Input<string>,
+    adminToken: pulumi.Output<string>,
+    /** The workload and the PVC patches: the deployed values wait for all of them (their ids). */
+    applied: pulumi.CustomResource[],
+): AppOutputs {
     const ns = pulumi.output(namespace);
+    const done = pulumi.all(applied.map((r) => r.id));
     return {
         statefulSet: app.name,
         headlessService: headlessServiceName(app.name),
         service: app.name,
-        replicas: app.replicas,
-        storageSize: app.storageSize,
+        replicas: done.apply(() => app.replicas),
+        storageSize: done.apply(() => app.storageSize),
         podDnsNames: ns.apply((n) => podDnsNames(app, n)),
         serviceUrl: ns.apply((n) => serviceUrl(app, n)),
         adminToken: pulumi.secret(adminToken),

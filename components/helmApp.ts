@@ -51,9 +51,9 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
                 deleteBeforeReplace: true,
             },
         );
-        resize.afterWorkload(this.release);
+        const newPatches = resize.afterWorkload(this.release);
 
-        this.outputs = appOutputs(app, ns, token);
+        this.outputs = appOutputs(app, ns, token, [this.release, ...resize.existing, ...newPatches]);
         this.registerOutputs(componentOutputs(app, ns, this.outputs));
     }
 }

@@ -56,9 +56,9 @@ export class StatefulApp extends pulumi.ComponentResource {
             new k8s.policy.v1.PodDisruptionBudget(app.name, manifests.podDisruptionBudget(app, ns), child);
         }
         new k8s.networking.v1.NetworkPolicy(app.name, manifests.networkPolicy(app, ns), child);
-        resize.afterWorkload(this.statefulSet);
+        const newPatches = resize.afterWorkload(this.statefulSet);
 
-        this.outputs = appOutputs(app, ns, token);
+        this.outputs = appOutputs(app, ns, token, [this.statefulSet, ...resize.existing, ...newPatches]);
         this.registerOutputs(componentOutputs(app, ns, this.outputs));
     }
 }
