@@ -11,10 +11,7 @@ import { HEADLESS_SUFFIX } from "./manifests";
 import { CONFIG_NAMESPACE, ConfigError, isObject, Json, Problems } from "./problems";
 import { checkSecretPlacement, SECRET_ENV_KEY, secretConfigKeys, secretEnvOutput, validateSecretEnv } from "./secrets";
 
-export { CONFIG_NAMESPACE, ConfigError } from "./problems";
-export { RESERVED_ENV } from "./env";
-export { APP_KEYS, CHART_DIR } from "./appSchema";
-export { MAX_APP_NAME_LENGTH } from "./appRules";
+export { APP_KEYS } from "./appSchema";
 
 export const DEPLOY_METHODS = ["raw", "helm"] as const;
 
