@@ -7,17 +7,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { APP_KEYS, CHART_DIR, PROGRAM_FILLED_KEYS, schemaProblems } from "./appSchema";
 import { checkAppName, checkCrossFieldRules } from "./appRules";
 import { checkEnvName } from "./env";
+import { DEPLOY_METHODS, DeployMethod } from "./identifiers";
 import { HEADLESS_SUFFIX } from "./manifests";
 import { CONFIG_NAMESPACE, ConfigError, isObject, Json, Problems } from "./problems";
 import { checkSecretPlacement, SECRET_ENV_KEY, secretConfigKeys, secretEnvOutput, validateSecretEnv } from "./secrets";
 
 export { APP_KEYS } from "./appSchema";
 
-export const DEPLOY_METHODS = ["raw", "helm"] as const;
-
 /** Stack-level defaults (per-app defaults are in the chart's values.yaml). */
 export const STACK_DEFAULTS = { namespace: "stateful-apps", deployMethod: "raw" } as const;
-export type DeployMethod = (typeof DEPLOY_METHODS)[number];
 
 export const POD_MANAGEMENT_POLICIES = ["OrderedReady", "Parallel"] as const;
 export type PodManagementPolicy = (typeof POD_MANAGEMENT_POLICIES)[number];

@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AppSettings } from "./config";
+import { APP_COMPONENT_TYPES } from "./identifiers";
 import { RELEASE_REPLACING_VALUES } from "./replacement";
 import { appSecret, AppComponentArgs, appOutputs, AppOutputs, componentOutputs, volumeResizePatches } from "./appResources";
 
@@ -25,7 +26,7 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
     public readonly outputs: AppOutputs;
 
     constructor(name: string, args: HelmStatefulAppArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("stateful-apps:index:HelmStatefulApp", name, {}, opts);
+        super(APP_COMPONENT_TYPES.helm, name, {}, opts);
         const { app, namespace } = args;
         const ns = namespace.metadata.name;
 

@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AppSettings } from "./config";
+import { DELETION_PROPAGATION_ANNOTATION } from "./identifiers";
 
 type Metadata = k8s.types.input.meta.v1.ObjectMeta;
 
@@ -30,8 +31,7 @@ export function commonLabels(app: AppSettings): Record<string, string> {
     };
 }
 
-/** How Pulumi's Kubernetes provider deletes an object: `orphan`, `background` or (its default) `foreground`. */
-export const DELETION_PROPAGATION_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
+export { DELETION_PROPAGATION_ANNOTATION };
 
 /**
  * Every object of an app but the StatefulSet (see statefulSetAnnotations) is deleted in the

@@ -1,9 +1,9 @@
 // The validation library of the stack config: problems collected with the full key, the bad
 // value and what is allowed, and thrown together so the user sees every problem at once.
 import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_NAMESPACE } from "./identifiers";
 
-/** The config namespace of every key this program reads (`stateful-apps:<key>`). */
-export const CONFIG_NAMESPACE = "stateful-apps";
+export { CONFIG_NAMESPACE };
 
 /** Thrown with every config problem at once; a RunError prints without a stack trace. */
 export class ConfigError extends pulumi.RunError {

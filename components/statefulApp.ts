@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { AppSettings } from "./config";
+import { APP_COMPONENT_TYPES } from "./identifiers";
 import * as manifests from "./manifests";
 import { replacingSettings, STATEFULSET_REPLACING_FIELDS } from "./replacement";
 import { appSecret, AppComponentArgs, appOutputs, AppOutputs, componentOutputs, volumeResizePatches } from "./appResources";
@@ -21,7 +22,7 @@ export class StatefulApp extends pulumi.ComponentResource {
     public readonly outputs: AppOutputs;
 
     constructor(name: string, args: StatefulAppArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("stateful-apps:index:StatefulApp", name, {}, opts);
+        super(APP_COMPONENT_TYPES.raw, name, {}, opts);
         const { app, namespace } = args;
         const ns = namespace.metadata.name;
         const child = { parent: this, dependsOn: [namespace] };

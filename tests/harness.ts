@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
+import { APP_COMPONENT_TYPES } from "../components/identifiers";
 
 export const PROJECT_DIR = path.join(__dirname, "..");
 export const SHIPPED_STACKS = ["dev", "staging", "prod"] as const;
@@ -48,8 +49,8 @@ export const T = {
     release: "kubernetes:helm.sh/v3:Release",
     randomPassword: "random:index/randomPassword:RandomPassword",
     randomId: "random:index/randomId:RandomId",
-    rawApp: "stateful-apps:index:StatefulApp",
-    helmApp: "stateful-apps:index:HelmStatefulApp",
+    rawApp: APP_COMPONENT_TYPES.raw,
+    helmApp: APP_COMPONENT_TYPES.helm,
 } as const;
 
 /** The `config:` map of a shipped Pulumi.<stack>.yaml. */

@@ -1,4 +1,4 @@
-// The PR comment's summary (ci/previewSummary.ts) on recorded previews (tests/fixtures/previews)
+// The PR comment's summary (ci/preview-summary) on recorded previews (tests/fixtures/previews)
 // and on variants of them: what happens to each app's workload, pods and PVCs.
 import * as assert from "assert";
 import { execFileSync } from "child_process";
@@ -6,9 +6,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
-    AppSummary, bytes, parsePreviewJson, PreviewDigest, PreviewStep, renderComment, renderSummaryMarkdown,
+    AppSummary, parsePreviewJson, PreviewDigest, PreviewStep, renderComment, renderSummaryMarkdown,
     summarizePreview, summaryByApp, UNKNOWN_VALUE,
-} from "../ci/previewSummary";
+} from "../ci/preview-summary";
+import { parseQuantity } from "../components/quantity";
 
 const FIXTURES = path.join(__dirname, "fixtures", "previews");
 const PROJECT_DIR = path.join(__dirname, "..");
@@ -308,13 +309,14 @@ describe("preview summary: PVCs", () => {
         assert.deepStrictEqual(summaryByApp(load("dev-storage-resize"))["python-app"].warnings, [], "growing is fine");
     });
 
-    it("storage quantities", () => {
-        assert.strictEqual(bytes("1Gi"), 2 ** 30);
-        assert.strictEqual(bytes("1500M"), 1.5e9);
-        assert.ok(bytes("1Gi")! > bytes("1000Mi")!);
-        assert.ok(bytes("1G")! < bytes("1Gi")!);
-        assert.strictEqual(bytes("1e3"), 1000);
-        assert.strictEqual(bytes("lots"), undefined);
+    it("storage quantities, as the summary compares sizes (components/quantity.ts)", () => {
+        assert.strictEqual(parseQuantity("1Gi"), 2 ** 30);
+        assert.strictEqual(parseQuantity("1500M"), 1.5e9);
+        assert.ok(parseQuantity("1Gi")! > parseQuantity("1000Mi")!);
+        assert.ok(parseQuantity("1G")! < parseQuantity("1Gi")!);
+        assert.strictEqual(parseQuantity("1e3"), 1000);
+        assert.strictEqual(parseQuantity("0.5Gi"), parseQuantity("512Mi"));
+        assert.strictEqual(parseQuantity("lots"), undefined);
     });
 });
 
@@ -452,7 +454,7 @@ describe("preview summary: the comment", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-summary-"));
         try {
             fs.writeFileSync(path.join(dir, "diff.txt"), "~ kubernetes:apps/v1:StatefulSet: (update)\n");
-            const cli = path.join(PROJECT_DIR, "ci", "preview-summary.ts");
+            const cli = path.join(PROJECT_DIR, "ci", "preview-summary", "cli.ts");
             const run = (...args: string[]) => execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", cli, ...args], { cwd: PROJECT_DIR, encoding: "utf8" });
             const fixture = path.join(FIXTURES, "prod-replicas-3-to-5.json");
             const md = run("--json", fixture, "--diff", path.join(dir, "diff.txt"), "--stack", "prod", "--marker", "m");

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import { AppSummary, summaryByApp } from "../../ci/previewSummary";
+import { AppSummary, summaryByApp } from "../../ci/preview-summary";
 import { chartDefaults, deepMerge } from "../../components/config";
 import { Json } from "../../components/problems";
 import { LOCAL_IMAGES, prepareWorkspace, PROJECT_DIR, shippedConfig, withLocalImages, writeStackConfig } from "../../cluster/workspace";
@@ -137,7 +137,7 @@ export class Stack {
         this.pulumi(["config", "set", "--secret", "--path", key, value]);
     }
 
-    /** The preview's per-app summary, as the PR comment states it (ci/previewSummary.ts). */
+    /** The preview's per-app summary, as the PR comment states it (ci/preview-summary). */
     previewSummary(log: string): Record<string, AppSummary> {
         return summaryByApp(this.pulumi(["preview", "--json"], { log }).output);
     }
