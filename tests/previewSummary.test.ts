@@ -362,6 +362,50 @@ describe("preview summary: Helm mode", () => {
     });
 });
 
+describe("preview summary: namespace change", () => {
+    it("is flagged loudly: a new, empty app in the new namespace, the old pods and PVCs left in the old one", () => {
+        const md = renderSummaryMarkdown(summarizePreview(load("prod-namespace-change")), { stack: "prod" });
+        assert.match(md, /\| \*\*python-app\*\* \| ⚠️ StatefulSet \*\*replaced into namespace `stateful-apps-team-b`\*\* \(from `stateful-apps-prod`\) \| ⚠️ \*\*left running\*\* in `stateful-apps-prod` \(orphaned\); new ones start in `stateful-apps-team-b` \| ⚠️ \*\*3 new, EMPTY\*\* in `stateful-apps-team-b`/);
+        assert.match(md, /^- ⚠️ \*\*python-app\*\*: namespace changed stateful-apps-prod → stateful-apps-team-b: the StatefulSet is created again in stateful-apps-team-b with NEW EMPTY volumes \(data-python-app-0, data-python-app-1, data-python-app-2\); the old pods and PVCs stay in stateful-apps-prod\./m);
+        assert.match(md, /^- ⚠️ \*\*js-app\*\*: namespace changed /m);
+        assert.doesNotMatch(md, /pods kept|adopts them|\| kept \|/, "nothing is kept where the app now runs");
+    });
+
+    it("the new namespace, unknown in the preview, is the stack config's", () => {
+        const digest = load("prod-namespace-change");
+        step(digest, STS, "python-app").newState!.inputs!.metadata.namespace = UNKNOWN_VALUE;
+        const app = summaryByApp(digest)["python-app"];
+        assert.deepStrictEqual(app.namespace, { from: "stateful-apps-prod", to: "stateful-apps-team-b" });
+        assert.match(app.warnings.join(" "), /NEW EMPTY volumes/);
+    });
+
+    it("any of the app's objects moving is flagged, also when the StatefulSet is not in the preview", () => {
+        const digest = load("prod-namespace-change");
+        digest.steps = digest.steps!.filter((s) => !s.urn.endsWith(`${STS}::js-app`));
+        const app = summaryByApp(digest)["js-app"];
+        assert.deepStrictEqual(app.namespace, { from: "stateful-apps-prod", to: "stateful-apps-team-b" });
+        assert.match(app.warnings.join(" "), /namespace changed stateful-apps-prod → stateful-apps-team-b/);
+    });
+
+    it("Helm mode: the release is installed again in the new namespace, its old pods deleted, the old PVCs left", () => {
+        const digest = load("staging-helm-image");
+        const release = step(digest, RELEASE, "python-app");
+        release.newState!.inputs!.values.image = release.oldState!.inputs!.values.image;
+        release.newState!.inputs!.namespace = "team-b";
+        release.op = "replace";
+        release.detailedDiff = { namespace: { kind: "update-replace", inputDiff: true } };
+        const app = summaryByApp(digest)["python-app"];
+        assert.deepStrictEqual(app.namespace, { from: "stateful-apps-staging", to: "team-b" });
+        assert.strictEqual(app.podRestarts, "all-at-once");
+        assert.deepStrictEqual(app.pvcs.created, ["data-python-app-0", "data-python-app-1", "data-python-app-2"]);
+        assert.match(app.warnings.join(" "), /the Helm release is created again in team-b with NEW EMPTY volumes .*; the old pods are deleted, the old PVCs stay in stateful-apps-staging/);
+    });
+
+    it("a replacement in the same namespace is not a move", () => {
+        assert.strictEqual(summaryByApp(load("dev-storage-resize"))["python-app"].namespace, undefined);
+    });
+});
+
 describe("preview summary: deploy method switch", () => {
     it("an app leaving raw mode for Helm in one preview is listed twice, with a warning", () => {
         const removal = load("prod-remove-js-app");

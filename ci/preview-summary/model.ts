@@ -90,6 +90,27 @@ export function objectName(change: ResourceChange): string {
 
 export const describe = (change: ResourceChange) => `${kindOf(change.type)} ${objectName(change)}`;
 
+/** The namespace a state puts its object in (a Release's own `namespace` input), if known. */
+export function namespaceOf(state: ResourceState | undefined): string | undefined {
+    const inputs = state?.inputs;
+    return known(state?.type === RELEASE_TYPE ? inputs?.namespace : inputs?.metadata?.namespace);
+}
+
+/** Whether the object moves to another namespace: the old one, and the new one if the preview knows it. */
+export function namespaceMove(change: ResourceChange): { from: string; to?: string } | undefined {
+    if (change.op !== "replace") {
+        return undefined;
+    }
+    const from = namespaceOf(change.old);
+    const to = namespaceOf(change.new);
+    const key = change.type === RELEASE_TYPE ? "namespace" : "metadata.namespace";
+    const diffSays = Object.keys(change.detailedDiff ?? {}).includes(key);
+    if (from === undefined || (to === undefined ? !diffSays : to === from)) {
+        return undefined;
+    }
+    return { from, to };
+}
+
 export function containsUnknown(value: unknown): boolean {
     if (value === UNKNOWN_VALUE) {
         return true;

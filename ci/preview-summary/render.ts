@@ -4,6 +4,9 @@ import { AppSummary, appLabel, PreviewSummary } from "./summarize";
 
 function workloadText(a: AppSummary): string {
     const k = a.workloadKind;
+    if (a.namespace) {
+        return `⚠️ ${k} **replaced into namespace \`${a.namespace.to}\`** (from \`${a.namespace.from}\`)`;
+    }
     switch (a.workload) {
         case "unchanged": return "unchanged";
         case "updated": return a.deployMethod === "helm" ? `${k} upgraded in place` : `${k} updated in place`;
@@ -32,6 +35,9 @@ export function podText(a: AppSummary): string {
     } else {
         text = `canary: only ordinals ≥ ${r.slice("partition>=".length)} restart`;
     }
+    if (a.namespace) {
+        text = `${r === "orphaned" ? `⚠️ **left running** in \`${a.namespace.from}\` (orphaned)` : `⚠️ **deleted** in \`${a.namespace.from}\``}; new ones start in \`${a.namespace.to}\``;
+    }
     const { from, to } = a.replicas;
     if (from !== undefined && to !== undefined && from !== to) {
         text += `; scale ${from} → ${to}`;
@@ -50,7 +56,9 @@ function list(names: string[], max = 4): string {
 export function pvcText(a: AppSummary): string {
     const parts: string[] = [];
     const { created, resized, deleted } = a.pvcs;
-    if (created.length > 0) {
+    if (a.namespace) {
+        parts.push(`⚠️ **${created.length} new, EMPTY** in \`${a.namespace.to}\`${created.length > 0 ? ` (${list(created)})` : ""}`);
+    } else if (created.length > 0) {
         parts.push(`${created.length} created (${list(created)})`);
     }
     if (resized.length > 0) {
@@ -59,6 +67,8 @@ export function pvcText(a: AppSummary): string {
     }
     if (deleted.length > 0) {
         parts.push(`⚠️ **${deleted.length} deleted** (${list(deleted)})`);
+    } else if (a.namespace) {
+        parts.push(`the old ones stay in \`${a.namespace.from}\``);
     }
     return parts.length > 0 ? parts.join("; ") : a.workload === "deleted" || a.workload === "replaced" ? "kept" : "untouched";
 }

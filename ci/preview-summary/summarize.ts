@@ -6,11 +6,12 @@
 // retention policy change no running pod. A raw-mode replacement deletes the old StatefulSet with
 // orphan propagation (components/manifests.ts), so the pods keep running and the new one adopts
 // them (and rolls them only if the template changed too); without that annotation, and for a Helm
-// release replacement (uninstall + install), all pods go at once.
+// release replacement (uninstall + install), all pods go at once. A replacement into another
+// namespace adopts nothing: the new StatefulSet starts with new, empty volumes.
 import { DeployMethod } from "../../components/identifiers";
 import { parseQuantity } from "../../components/quantity";
 import {
-    allPvcNames, appOf, describe, isAppComponent, mergeSteps, objectName, ordinals, pvcNames, PVC_PATCH_TYPE,
+    allPvcNames, appOf, describe, isAppComponent, mergeSteps, namespaceMove, objectName, ordinals, pvcNames, PVC_PATCH_TYPE,
     ResourceChange, SECRET_TYPE, STACK_TYPE, storageOf, templateChange, templateDiff, WORKLOAD, WorkloadModel,
 } from "./model";
 import { parsePreviewJson, PreviewDigest, previewConfig } from "./parse";
@@ -45,8 +46,10 @@ export interface AppSummary {
     podRestarts: PodRestarts;
     /** The app's replicas before and after (undefined when unknown or absent). */
     replicas: { from?: number; to?: number };
+    /** Set when the app's objects move to another namespace: a new, empty app there (`to` "?" if the preview cannot tell). */
+    namespace?: { from: string; to: string };
     pvcs: {
-        /** PVCs the StatefulSet creates for new ordinals (re-attached instead if kept from an earlier scale-down). */
+        /** PVCs the StatefulSet creates for new ordinals (re-attached instead if kept from an earlier scale-down; new and empty in a new namespace). */
         created: string[];
         /** PVCs whose size patch changes. */
         resized: PvcResize[];
@@ -143,6 +146,31 @@ function workloadDeleted(summary: AppSummary, { component, oldModel }: AppChange
             warnings.push(`pvcRetentionPolicy.whenDeleted: Delete: the PVCs (${summary.pvcs.deleted.join(", ") || "all of them"}) and their data are deleted with the ${kind}.`);
         }
     }
+}
+
+/**
+ * The app's objects move to another namespace: nothing is adopted there. The new workload creates
+ * new, empty PVCs; the app component is not deleted, so its pod-cleanup hook does not run and the
+ * old StatefulSet's orphaned pods keep running in the old namespace, beside the old PVCs.
+ */
+function workloadMoved(summary: AppSummary, { method, oldModel, newModel }: AppChanges, move: { from: string; to: string }) {
+    const { warnings, workloadKind: kind } = summary;
+    const { from, to } = move;
+    summary.workload = "replaced";
+    summary.namespace = move;
+    summary.pvcs.created = newModel ? allPvcNames(newModel) : [];
+    const oldPodsStay = method === "raw" && oldModel?.orphanOnDelete !== false;
+    summary.podRestarts = oldPodsStay ? "orphaned" : "all-at-once";
+    const oldPvcsGo = !oldPodsStay && oldModel?.retention.whenDeleted === "Delete";
+    if (oldPvcsGo && oldModel) {
+        summary.pvcs.deleted = allPvcNames(oldModel);
+    }
+    const volumes = summary.pvcs.created.length > 0 ? ` (${summary.pvcs.created.join(", ")})` : "";
+    const old = oldPodsStay ? `the old pods and PVCs stay in ${from}`
+        : oldPvcsGo ? `the old pods are deleted, and with pvcRetentionPolicy.whenDeleted: Delete the old PVCs and their data too`
+        : `the old pods are deleted, the old PVCs stay in ${from}`;
+    warnings.push(`namespace changed ${from} → ${to}: the ${kind} is created again in ${to} with NEW EMPTY volumes${volumes}; ${old}. `
+        + `The data does not move: copy it first, or keep the namespace.`);
 }
 
 function workloadChanged(summary: AppSummary, changes: AppChanges) {
@@ -267,7 +295,7 @@ function otherResources(summary: AppSummary, { changes, component, workload }: A
     }
 }
 
-function summarizeApp(app: string, method: DeployMethod, changes: ResourceChange[]): AppSummary {
+function summarizeApp(app: string, method: DeployMethod, changes: ResourceChange[], configNamespace?: string): AppSummary {
     const w = WORKLOAD[method];
     const summary: AppSummary = {
         app,
@@ -293,8 +321,13 @@ function summarizeApp(app: string, method: DeployMethod, changes: ResourceChange
         newModel: workload ? w.model(workload.new, workload.name) : undefined,
     };
     summary.replicas = { from: c.oldModel?.replicas, to: c.newModel?.replicas };
+    // Any of the app's objects moving namespace is flagged, whether or not the workload is in the preview.
+    const moved = (workload && namespaceMove(workload)) ?? changes.map(namespaceMove).find((m) => m !== undefined);
+    const move = moved && { from: moved.from, to: moved.to ?? configNamespace ?? "?" };
 
-    if (workload?.op === "create") {
+    if (move && (workload?.op === "replace" || !workload)) {
+        workloadMoved(summary, c, move);
+    } else if (workload?.op === "create") {
         workloadCreated(summary, c);
     } else if (workload?.op === "delete") {
         workloadDeleted(summary, c);
@@ -335,7 +368,7 @@ export function summarizePreview(preview: string | PreviewDigest): PreviewSummar
             byApp.set(`${configured.deployMethod}:${app}`, { app, method: configured.deployMethod, changes: [] });
         }
     }
-    const apps = [...byApp.values()].map(({ app, method, changes: cs }) => summarizeApp(app, method, cs));
+    const apps = [...byApp.values()].map(({ app, method, changes: cs }) => summarizeApp(app, method, cs, configured.namespace));
     for (const a of apps) {
         if (apps.some((b) => b !== a && b.app === a.app)) {
             a.warnings.push("The app switches deploy method in one step: the new objects are created before the old ones are deleted, which clashes. Run `pulumi destroy --run-program` first (README, Switching a stack between modes).");
