@@ -9,10 +9,10 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { shippedConfig } from "../cluster/workspace";
+import { clone, loadStackFile, PROJECT_DIR } from "../tools/project";
 import {
-    apiRequests, FOREGROUND_DELETION_PATCHES, clone, Config, deleteNamespace, diffCounts, emptyNamespace, EmptyProgram, ensurePvPool, gitInfo, HelmTool, kubectl, KubectlTool,
-    log, machine, PROJECT_DIR, PulumiTool, run, Run, Tool,
+    apiRequests, FOREGROUND_DELETION_PATCHES, Config, deleteNamespace, diffCounts, emptyNamespace, EmptyProgram, ensurePvPool, gitInfo, HelmTool, kubectl, KubectlTool,
+    log, machine, PulumiTool, run, Run, Tool,
 } from "./lib";
 import { writeReport } from "./report";
 
@@ -71,7 +71,7 @@ function makeTools(): { tool: Tool; method: "raw" | "helm"; leverOnly: boolean }
 
 /** The apps of a workload: the dev stack's own, or N copies of dev's python-app at 1 replica. */
 function workloadApps(workload: string): Record<string, any> {
-    const dev = shippedConfig("dev")["stateful-apps:apps"];
+    const dev = loadStackFile("dev")["stateful-apps:apps"];
     if (workload === "dev") {
         return clone(dev);
     }

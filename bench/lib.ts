@@ -7,11 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { prepareWorkspace, PROJECT_DIR, writeStackConfig } from "../cluster/workspace";
-
-export { PROJECT_DIR };
-export const CHART_DIR = path.join(PROJECT_DIR, "charts", "stateful-app");
-export const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
+import { prepareWorkspace, writeStackConfig } from "../cluster/workspace";
+import { CHART_DIR, PROJECT_DIR } from "../tools/project";
 
 export function log(msg: string) {
     process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);

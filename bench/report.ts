@@ -4,7 +4,8 @@
 //   npx ts-node --transpile-only bench/report.ts [DIR]      # re-render without re-measuring
 import * as fs from "fs";
 import * as path from "path";
-import { median, PROJECT_DIR, slope } from "./lib";
+import { PROJECT_DIR } from "../tools/project";
+import { median, slope } from "./lib";
 
 const MAIN_TOOLS = ["pulumi-raw", "pulumi-helm", "helm", "kubectl"];
 const TOOL_LABEL: Record<string, string> = {

@@ -10,14 +10,13 @@ import {
     summarizePreview, summaryByApp, UNKNOWN_VALUE,
 } from "../ci/preview-summary";
 import { parseQuantity } from "../components/quantity";
+import { clone, PROJECT_DIR } from "../tools/project";
 
 const FIXTURES = path.join(__dirname, "fixtures", "previews");
-const PROJECT_DIR = path.join(__dirname, "..");
 
 /** Every recorded preview, by file name without `.json`. */
 const fixtureNames = () => fs.readdirSync(FIXTURES).filter((f) => f.endsWith(".json") && !f.endsWith(".expected.json")).map((f) => f.slice(0, -".json".length)).sort();
 const load = (name: string): PreviewDigest => JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), "utf8"));
-const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 
 /** The step whose URN ends with `type::name`. */
 function step(digest: PreviewDigest, type: string, name: string): PreviewStep {
