@@ -493,7 +493,8 @@ describe("preview summary: the comment", () => {
         assert.match(comment, /error: boom/);
     });
 
-    it("CLI: `preview-summary --json <file> --diff <file>` prints the comment; --format json the summary", () => {
+    it("CLI: `preview-summary --json <file> --diff <file>` prints the comment; --format json the summary", function () {
+        this.timeout(60000); // three ts-node processes: 20 s was exceeded at a load of 8
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-summary-"));
         try {
             fs.writeFileSync(path.join(dir, "diff.txt"), "~ kubernetes:apps/v1:StatefulSet: (update)\n");
