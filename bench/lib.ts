@@ -320,26 +320,7 @@ export interface PulumiVariant {
     precompiled?: boolean;
     /** `up`/`destroy` with --skip-preview (one program run instead of two). */
     skipPreview?: boolean;
-    /** Source edits applied to the workspace copy only: a measured stand-in for a program change. */
-    patches?: SourcePatch[];
 }
-
-export interface SourcePatch { file: string; from: string; to: string }
-
-/**
- * The program as it was before background deletion (components/manifests.ts BACKGROUND_DELETION),
- * applied to the benchmark's workspace copy only: every object then goes with the provider's
- * default, foreground propagation (it waits until the garbage collector has finished each one).
- */
-export const FOREGROUND_DELETION_PATCHES: SourcePatch[] = [
-    {
-        // metadata() as it was: no annotations key at all. (An empty `annotations: {}` gives the
-        // Secrets a diff on every preview: the provider does not keep an empty map.)
-        file: "components/manifests.ts",
-        from: "return { name, namespace, labels: commonLabels(app), annotations: { ...BACKGROUND_DELETION, ...annotations } };",
-        to: "return { name, namespace, labels: commonLabels(app), ...(annotations ? { annotations } : {}) };",
-    },
-];
 
 /** The program itself, in a workspace of its own (cluster/workspace.ts), file backend. */
 export class PulumiTool implements Tool {
@@ -366,14 +347,6 @@ export class PulumiTool implements Tool {
         this.backend = path.join(workDir, `${this.name}-state`);
         fs.mkdirSync(this.backend, { recursive: true });
         prepareWorkspace(this.dir, "copy");
-        for (const p of this.variant.patches ?? []) {
-            const file = path.join(this.dir, p.file);
-            const text = fs.readFileSync(file, "utf8");
-            if (!text.includes(p.from)) {
-                throw new Error(`${this.name}: the benchmark's patch no longer applies to ${p.file} (expected: ${p.from})`);
-            }
-            fs.writeFileSync(file, text.replace(p.from, p.to));
-        }
         if (this.variant.precompiled) {
             precompile(this.dir);
         }

@@ -38,8 +38,8 @@ export { DELETION_PROPAGATION_ANNOTATION };
  * background. With the provider's default, foreground, the object stays until the garbage
  * collector has deleted its dependents, and the provider waits for that, object by object; none
  * of these objects has a dependent that needs it (a Service's EndpointSlices are removed with it
- * either way). Destroy and app removal measured at 20 apps: 1329 → 827 API requests
- * (docs/bench/bg-delete). Nothing they own holds data: the PVCs belong to no object here.
+ * either way), so destroy and app removal take far fewer API requests (docs/bench/notes.md).
+ * Nothing they own holds data: the PVCs belong to no object here.
  */
 export const BACKGROUND_DELETION: Record<string, string> = { [DELETION_PROPAGATION_ANNOTATION]: "background" };
 
@@ -94,8 +94,8 @@ export function clientService(app: AppSettings, namespace: pulumi.Input<string>)
  * What `pulumi up` waits for after changing the StatefulSet (`pulumi.com/waitFor`: each condition
  * is also held back until the controller has observed the new generation). Not the provider's own
  * StatefulSet await: it reads the status without checking `observedGeneration`, so right after an
- * update it sees the previous generation's finished rollout and returns at once (measured on the
- * real node, docs/bench/real-node: an image change returned in 4 s, before any pod was replaced).
+ * update it sees the previous generation's finished rollout and returns at once, before any pod
+ * was replaced (docs/bench/notes.md).
  * - RollingUpdate without a partition: every pod on the new revision and ready.
  * - A partition (canary) or OnDelete: pods below the partition, or not deleted by hand, keep the
  *   old revision by design, so every replica ready.
@@ -227,8 +227,7 @@ export function statefulSet(
                                 failureThreshold: 3,
                             },
                             // Keep serving while the pod's removal from the endpoints reaches every
-                            // kube-proxy: without it, requests routed in that gap are refused (measured
-                            // on the local node: 4 of 189 failed during a rolling update).
+                            // kube-proxy: without it, requests routed in that gap are refused.
                             lifecycle: { preStop: { sleep: { seconds: PRESTOP_SLEEP_SECONDS } } },
                             volumeMounts: [
                                 { name: "data", mountPath: DATA_DIR },

@@ -33,8 +33,8 @@ export class StatefulApp extends pulumi.ComponentResource {
         this.service = new k8s.core.v1.Service(app.name, manifests.clientService(app, ns), child);
         // A new id whenever a setting that forces replacement changes. It is unknown during that
         // preview, which makes the Kubernetes provider skip its server-side dry run of the
-        // replacement: the buildable provider (≈ v4.25, before the fix of pulumi-kubernetes#4328)
-        // would dry-run it as an update of the live StatefulSet, which the API server forbids.
+        // replacement: a provider without the fix of pulumi-kubernetes#4328 would dry-run it as an
+        // update of the live StatefulSet, which the API server forbids.
         const replacementId = new random.RandomId(
             `${app.name}-replacement`,
             { byteLength: 4, keepers: replacingSettings(app) },
