@@ -218,16 +218,29 @@ function namespaceAndSecrets(config: Config, tokens: Map<string, string>) {
     return docs;
 }
 
-/** `helm upgrade --install --wait` of the project's chart, one release per app (sequential, as a script would). */
-export class HelmTool implements Tool {
-    readonly name = "helm";
-    private dir = "";
-    private tokens = new Map<string, string>();
+/** A tool without Pulumi: its files in a directory of its own, the admin tokens it generated. */
+abstract class PlainTool implements Tool {
+    abstract readonly name: string;
+    protected dir = "";
+    protected tokens = new Map<string, string>();
 
     setup(workDir: string) {
         this.dir = path.join(workDir, this.name);
         fs.mkdirSync(this.dir, { recursive: true });
     }
+
+    reset() {
+        this.tokens.clear();
+    }
+
+    abstract apply(config: Config): Run;
+    abstract noChange(config: Config): Run;
+    abstract destroy(config: Config): Run;
+}
+
+/** `helm upgrade --install --wait` of the project's chart, one release per app (sequential, as a script would). */
+export class HelmTool extends PlainTool {
+    readonly name = "helm";
 
     private writeFiles(config: Config) {
         fs.writeFileSync(path.join(this.dir, "base.yaml"), namespaceAndSecrets(config, this.tokens).map((d) => yaml.dump(d)).join("---\n"));
@@ -260,22 +273,11 @@ export class HelmTool implements Tool {
             run("kubectl", ["delete", "secret", "-n", ns, ...apps, "--wait=true"]),
         ]);
     }
-
-    reset() {
-        this.tokens.clear();
-    }
 }
 
 /** `kubectl apply --server-side` of the same objects (the chart rendered by `helm template`); no waiting. */
-export class KubectlTool implements Tool {
+export class KubectlTool extends PlainTool {
     readonly name = "kubectl";
-    private dir = "";
-    private tokens = new Map<string, string>();
-
-    setup(workDir: string) {
-        this.dir = path.join(workDir, this.name);
-        fs.mkdirSync(this.dir, { recursive: true });
-    }
 
     /** Renders (untimed: these are the files a kubectl user keeps) all.yaml (with the namespace) and objects.yaml. */
     private render(config: Config) {
@@ -306,10 +308,6 @@ export class KubectlTool implements Tool {
 
     destroy(): Run {
         return run("kubectl", ["delete", "-f", path.join(this.dir, "objects.yaml"), "--wait=true"]);
-    }
-
-    reset() {
-        this.tokens.clear();
     }
 }
 
