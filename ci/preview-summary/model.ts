@@ -5,8 +5,8 @@ import { APP_COMPONENT_TYPES, DELETION_PROPAGATION_ANNOTATION, DeployMethod } fr
 import { POD_TEMPLATE_FREE_SETTINGS } from "../../components/replacement";
 import { parseUrn, PreviewStep, PropertyDiff, ResourceState, UNKNOWN_VALUE } from "./parse";
 
-export const STATEFULSET_TYPE = "kubernetes:apps/v1:StatefulSet";
-export const RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
+const STATEFULSET_TYPE = "kubernetes:apps/v1:StatefulSet";
+const RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
 export const PVC_PATCH_TYPE = "kubernetes:core/v1:PersistentVolumeClaimPatch";
 export const SECRET_TYPE = "kubernetes:core/v1:Secret";
 export const STACK_TYPE = "pulumi:pulumi:Stack";
@@ -76,7 +76,7 @@ export function appOf(change: ResourceChange): { app: string; method: DeployMeth
 }
 
 /** `kubernetes:core/v1:Service` -> `Service`, `random:index/randomId:RandomId` -> `RandomId`. */
-export function kindOf(type: string): string {
+function kindOf(type: string): string {
     return type.slice(type.lastIndexOf(":") + 1);
 }
 
@@ -91,7 +91,7 @@ export function objectName(change: ResourceChange): string {
 export const describe = (change: ResourceChange) => `${kindOf(change.type)} ${objectName(change)}`;
 
 /** The namespace a state puts its object in (a Release's own `namespace` input), if known. */
-export function namespaceOf(state: ResourceState | undefined): string | undefined {
+function namespaceOf(state: ResourceState | undefined): string | undefined {
     const inputs = state?.inputs;
     return known(state?.type === RELEASE_TYPE ? inputs?.namespace : inputs?.metadata?.namespace);
 }
@@ -111,7 +111,7 @@ export function namespaceMove(change: ResourceChange): { from: string; to?: stri
     return { from, to };
 }
 
-export function containsUnknown(value: unknown): boolean {
+function containsUnknown(value: unknown): boolean {
     if (value === UNKNOWN_VALUE) {
         return true;
     }
@@ -124,7 +124,7 @@ export function containsUnknown(value: unknown): boolean {
     return false;
 }
 
-export function deepEqual(a: unknown, b: unknown): boolean {
+function deepEqual(a: unknown, b: unknown): boolean {
     if (a === b) {
         return true;
     }

@@ -17,7 +17,7 @@ function workloadText(a: AppSummary): string {
 }
 
 /** Words for the pods column. */
-export function podText(a: AppSummary): string {
+function podText(a: AppSummary): string {
     const r = a.podRestarts;
     let text: string;
     if (r === "none") {
@@ -53,7 +53,7 @@ function list(names: string[], max = 4): string {
 }
 
 /** Words for the PVCs column. */
-export function pvcText(a: AppSummary): string {
+function pvcText(a: AppSummary): string {
     const parts: string[] = [];
     const { created, resized, deleted } = a.pvcs;
     if (a.namespace) {
@@ -133,7 +133,7 @@ function fenceFor(text: string): string {
 }
 
 /** GitHub rejects comments over 65536 characters. */
-export const MAX_COMMENT_CHARS = 65000;
+const MAX_COMMENT_CHARS = 65000;
 
 /**
  * The whole PR comment for one stack: a marker (to find and update the comment), the summary,
