@@ -8,8 +8,6 @@ import Ajv, { ErrorObject } from "ajv";
 import { CHART_DIR } from "./paths";
 import { CONFIG_NAMESPACE, isObject, Json, show } from "./problems";
 
-export { CHART_DIR };
-
 type Schema = Record<string, any>;
 export const APP_SCHEMA: Schema = JSON.parse(fs.readFileSync(path.join(CHART_DIR, "values.schema.json"), "utf8"));
 

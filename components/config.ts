@@ -4,11 +4,12 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
-import { APP_KEYS, CHART_DIR, PROGRAM_FILLED_KEYS, schemaProblems } from "./appSchema";
+import { APP_KEYS, PROGRAM_FILLED_KEYS, schemaProblems } from "./appSchema";
 import { checkAppName, checkCrossFieldRules } from "./appRules";
 import { checkEnvName } from "./env";
 import { DEPLOY_METHODS, DeployMethod } from "./identifiers";
 import { HEADLESS_SUFFIX } from "./manifests";
+import { CHART_DIR } from "./paths";
 import { CONFIG_NAMESPACE, ConfigError, isObject, Json, Problems } from "./problems";
 import { checkSecretPlacement, SECRET_ENV_KEY, secretConfigKeys, secretEnvOutput, validateSecretEnv } from "./secrets";
 

@@ -31,8 +31,6 @@ export function commonLabels(app: AppSettings): Record<string, string> {
     };
 }
 
-export { DELETION_PROPAGATION_ANNOTATION };
-
 /**
  * Every object of an app but the StatefulSet (see statefulSetAnnotations) is deleted in the
  * background. With the provider's default, foreground, the object stays until the garbage
