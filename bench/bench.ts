@@ -9,10 +9,10 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { shippedConfig } from "../cluster/workspace";
+import { clone, loadStackFile, PROJECT_DIR } from "../tools/project";
 import {
-    apiRequests, FOREGROUND_DELETION_PATCHES, clone, Config, deleteNamespace, diffCounts, emptyNamespace, EmptyProgram, ensurePvPool, gitInfo, HelmTool, kubectl, KubectlTool,
-    log, machine, PROJECT_DIR, PulumiTool, run, Run, Tool,
+    apiRequests, Config, deleteNamespace, diffCounts, emptyNamespace, EmptyProgram, ensurePvPool, gitInfo, HelmTool, kubectl, KubectlTool,
+    log, machine, PulumiTool, run, Run, Tool,
 } from "./lib";
 import { writeReport } from "./report";
 
@@ -55,8 +55,6 @@ function makeTools(): { tool: Tool; method: "raw" | "helm"; leverOnly: boolean }
         { tool: new PulumiTool("pulumi-raw+typecheck", { env: { PULUMI_NODEJS_TRANSPILE_ONLY: "false" } }), method: "raw" as const, leverOnly: true },
         { tool: new PulumiTool("pulumi-raw+js", { precompiled: true }), method: "raw" as const, leverOnly: true },
         { tool: new PulumiTool("pulumi-raw+js+skip-preview", { precompiled: true, skipPreview: true }), method: "raw" as const, leverOnly: true },
-        // The shipped program deletes in the background (components/manifests.ts); this is it without.
-        { tool: new PulumiTool("pulumi-raw+fg-delete", { patches: FOREGROUND_DELETION_PATCHES }), method: "raw" as const, leverOnly: true },
     ];
     // Another language host to compare with (e.g. the one built from sdk v3.68.0): a directory
     // holding a pulumi-language-nodejs, put first on PATH (the CLI takes the host from PATH first).
@@ -71,7 +69,7 @@ function makeTools(): { tool: Tool; method: "raw" | "helm"; leverOnly: boolean }
 
 /** The apps of a workload: the dev stack's own, or N copies of dev's python-app at 1 replica. */
 function workloadApps(workload: string): Record<string, any> {
-    const dev = shippedConfig("dev")["stateful-apps:apps"];
+    const dev = loadStackFile("dev")["stateful-apps:apps"];
     if (workload === "dev") {
         return clone(dev);
     }

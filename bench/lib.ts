@@ -7,11 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { prepareWorkspace, PROJECT_DIR, writeStackConfig } from "../cluster/workspace";
-
-export { PROJECT_DIR };
-export const CHART_DIR = path.join(PROJECT_DIR, "charts", "stateful-app");
-export const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
+import { prepareWorkspace, writeStackConfig } from "../cluster/workspace";
+import { CHART_DIR, PROJECT_DIR } from "../tools/project";
 
 export function log(msg: string) {
     process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -221,16 +218,29 @@ function namespaceAndSecrets(config: Config, tokens: Map<string, string>) {
     return docs;
 }
 
-/** `helm upgrade --install --wait` of the project's chart, one release per app (sequential, as a script would). */
-export class HelmTool implements Tool {
-    readonly name = "helm";
-    private dir = "";
-    private tokens = new Map<string, string>();
+/** A tool without Pulumi: its files in a directory of its own, the admin tokens it generated. */
+abstract class PlainTool implements Tool {
+    abstract readonly name: string;
+    protected dir = "";
+    protected tokens = new Map<string, string>();
 
     setup(workDir: string) {
         this.dir = path.join(workDir, this.name);
         fs.mkdirSync(this.dir, { recursive: true });
     }
+
+    reset() {
+        this.tokens.clear();
+    }
+
+    abstract apply(config: Config): Run;
+    abstract noChange(config: Config): Run;
+    abstract destroy(config: Config): Run;
+}
+
+/** `helm upgrade --install --wait` of the project's chart, one release per app (sequential, as a script would). */
+export class HelmTool extends PlainTool {
+    readonly name = "helm";
 
     private writeFiles(config: Config) {
         fs.writeFileSync(path.join(this.dir, "base.yaml"), namespaceAndSecrets(config, this.tokens).map((d) => yaml.dump(d)).join("---\n"));
@@ -263,22 +273,11 @@ export class HelmTool implements Tool {
             run("kubectl", ["delete", "secret", "-n", ns, ...apps, "--wait=true"]),
         ]);
     }
-
-    reset() {
-        this.tokens.clear();
-    }
 }
 
 /** `kubectl apply --server-side` of the same objects (the chart rendered by `helm template`); no waiting. */
-export class KubectlTool implements Tool {
+export class KubectlTool extends PlainTool {
     readonly name = "kubectl";
-    private dir = "";
-    private tokens = new Map<string, string>();
-
-    setup(workDir: string) {
-        this.dir = path.join(workDir, this.name);
-        fs.mkdirSync(this.dir, { recursive: true });
-    }
 
     /** Renders (untimed: these are the files a kubectl user keeps) all.yaml (with the namespace) and objects.yaml. */
     private render(config: Config) {
@@ -310,10 +309,6 @@ export class KubectlTool implements Tool {
     destroy(): Run {
         return run("kubectl", ["delete", "-f", path.join(this.dir, "objects.yaml"), "--wait=true"]);
     }
-
-    reset() {
-        this.tokens.clear();
-    }
 }
 
 export interface PulumiVariant {
@@ -323,26 +318,7 @@ export interface PulumiVariant {
     precompiled?: boolean;
     /** `up`/`destroy` with --skip-preview (one program run instead of two). */
     skipPreview?: boolean;
-    /** Source edits applied to the workspace copy only: a measured stand-in for a program change. */
-    patches?: SourcePatch[];
 }
-
-export interface SourcePatch { file: string; from: string; to: string }
-
-/**
- * The program as it was before background deletion (components/manifests.ts BACKGROUND_DELETION),
- * applied to the benchmark's workspace copy only: every object then goes with the provider's
- * default, foreground propagation (it waits until the garbage collector has finished each one).
- */
-export const FOREGROUND_DELETION_PATCHES: SourcePatch[] = [
-    {
-        // metadata() as it was: no annotations key at all. (An empty `annotations: {}` gives the
-        // Secrets a diff on every preview: the provider does not keep an empty map.)
-        file: "components/manifests.ts",
-        from: "return { name, namespace, labels: commonLabels(app), annotations: { ...BACKGROUND_DELETION, ...annotations } };",
-        to: "return { name, namespace, labels: commonLabels(app), ...(annotations ? { annotations } : {}) };",
-    },
-];
 
 /** The program itself, in a workspace of its own (cluster/workspace.ts), file backend. */
 export class PulumiTool implements Tool {
@@ -369,14 +345,6 @@ export class PulumiTool implements Tool {
         this.backend = path.join(workDir, `${this.name}-state`);
         fs.mkdirSync(this.backend, { recursive: true });
         prepareWorkspace(this.dir, "copy");
-        for (const p of this.variant.patches ?? []) {
-            const file = path.join(this.dir, p.file);
-            const text = fs.readFileSync(file, "utf8");
-            if (!text.includes(p.from)) {
-                throw new Error(`${this.name}: the benchmark's patch no longer applies to ${p.file} (expected: ${p.from})`);
-            }
-            fs.writeFileSync(file, text.replace(p.from, p.to));
-        }
         if (this.variant.precompiled) {
             precompile(this.dir);
         }

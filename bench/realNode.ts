@@ -18,8 +18,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LOCAL_IMAGES, shippedConfig, withLocalImages } from "../cluster/workspace";
-import { clone, Config, deleteNamespace, gitInfo, kubectl, KubectlTool, log, machine, median, must, PROJECT_DIR, PulumiTool, run, Run } from "./lib";
+import { LOCAL_IMAGES, withLocalImages } from "../cluster/workspace";
+import { clone, loadStackFile, PROJECT_DIR } from "../tools/project";
+import { Config, deleteNamespace, gitInfo, kubectl, KubectlTool, log, machine, median, must, PulumiTool, run, Run } from "./lib";
 
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const REPLICAS = (process.env.BENCH_REAL_REPLICAS ?? "1,3,5").split(",").map(Number);
@@ -31,7 +32,7 @@ const APP = "python-app";
 interface Sample { rep: number; tool: string; policy: string; replicas: number; op: string; seconds: number; rolloutSeconds?: number; ok: boolean; load1: number; error?: string }
 
 function config(ns: string, policy: string, replicas: number, tag: "from" | "to"): Config {
-    const shipped = LOCAL ? withLocalImages(shippedConfig("dev")) : shippedConfig("dev");
+    const shipped = LOCAL ? withLocalImages(loadStackFile("dev")) : loadStackFile("dev");
     const app = clone(shipped["stateful-apps:apps"][APP]);
     app.replicas = replicas;
     app.podManagementPolicy = policy;

@@ -1,7 +1,7 @@
 // npm run drift — has anyone changed the cluster behind Pulumi's back? For each stack,
 // `pulumi preview --refresh --expect-no-changes --json`: the refresh reads every object as it is
 // in the cluster, and the preview then shows what `pulumi up` would do to bring it back, which
-// is reported per app in the words of the PR summary (ci/previewSummary.ts).
+// is reported per app in the words of the PR summary (ci/preview-summary/).
 //
 //   npm run -s drift -- [--stack dev]... [--cwd <project or workspace dir>]
 //
@@ -11,7 +11,8 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { parsePreviewJson, parseUrn, PreviewDigest, PreviewSummary, renderSummaryMarkdown, summarizePreview } from "./previewSummary";
+import { parsePreviewJson, PreviewDigest, PreviewSummary, renderSummaryMarkdown, summarizePreview } from "./preview-summary";
+import { parseUrn } from "./preview-summary/parse";
 
 /**
  * What the cluster lost that `pulumi up` cannot give back: a PVC, with its data. The refresh finds

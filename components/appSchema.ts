@@ -5,10 +5,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import Ajv, { ErrorObject } from "ajv";
+import { CHART_DIR } from "./paths";
 import { CONFIG_NAMESPACE, isObject, Json, show } from "./problems";
-
-/** The project's Helm chart; its values.yaml and values.schema.json hold each app's defaults and contract. */
-export const CHART_DIR = path.join(__dirname, "..", "charts", "stateful-app");
 
 type Schema = Record<string, any>;
 export const APP_SCHEMA: Schema = JSON.parse(fs.readFileSync(path.join(CHART_DIR, "values.schema.json"), "utf8"));

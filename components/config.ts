@@ -5,23 +5,19 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import type * as k8s from "@pulumi/kubernetes";
-import { APP_KEYS, CHART_DIR, PROGRAM_FILLED_KEYS, schemaProblems } from "./appSchema";
+import { APP_KEYS, PROGRAM_FILLED_KEYS, schemaProblems } from "./appSchema";
 import { checkAppName, checkCrossFieldRules } from "./appRules";
 import { checkEnvName } from "./env";
+import { DEPLOY_METHODS, DeployMethod } from "./identifiers";
 import { HEADLESS_SUFFIX } from "./manifests";
+import { CHART_DIR } from "./paths";
 import { CONFIG_NAMESPACE, ConfigError, isObject, Json, Problems } from "./problems";
 import { checkSecretPlacement, SECRET_ENV_KEY, secretConfigKeys, secretEnvOutput, validateSecretEnv } from "./secrets";
 
-export { CONFIG_NAMESPACE, ConfigError } from "./problems";
-export { RESERVED_ENV } from "./env";
-export { APP_KEYS, CHART_DIR } from "./appSchema";
-export { MAX_APP_NAME_LENGTH } from "./appRules";
-
-export const DEPLOY_METHODS = ["raw", "helm"] as const;
+export { APP_KEYS } from "./appSchema";
 
 /** Stack-level defaults (per-app defaults are in the chart's values.yaml). */
 export const STACK_DEFAULTS = { namespace: "stateful-apps", deployMethod: "raw" } as const;
-export type DeployMethod = (typeof DEPLOY_METHODS)[number];
 
 export const POD_MANAGEMENT_POLICIES = ["OrderedReady", "Parallel"] as const;
 export type PodManagementPolicy = (typeof POD_MANAGEMENT_POLICIES)[number];

@@ -2,11 +2,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AppSettings } from "./config";
+import { APP_COMPONENT_TYPES } from "./identifiers";
+import { CHART_RELATIVE_PATH } from "./paths";
 import { RELEASE_REPLACING_VALUES } from "./replacement";
 import { appSecret, AppComponentArgs, appOutputs, AppOutputs, componentOutputs, volumeResizePatches } from "./appResources";
 
 /** Chart path as the Release records it: relative, so state does not depend on the checkout path. */
-export const CHART_PATH = "./charts/stateful-app";
+export const CHART_PATH = `./${CHART_RELATIVE_PATH}`;
 
 /** The chart values for an app: its validated settings, plus the Pulumi-managed Secret's name and data hash. */
 export function helmValues(app: AppSettings, secretChecksum: pulumi.Input<string>): Record<string, unknown> {
@@ -25,7 +27,7 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
     public readonly outputs: AppOutputs;
 
     constructor(name: string, args: HelmStatefulAppArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("stateful-apps:index:HelmStatefulApp", name, {}, opts);
+        super(APP_COMPONENT_TYPES.helm, name, {}, opts);
         const { app, namespace } = args;
         const ns = namespace.metadata.name;
 

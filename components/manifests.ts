@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AppSettings } from "./config";
+import { DELETION_PROPAGATION_ANNOTATION } from "./identifiers";
 
 type Metadata = k8s.types.input.meta.v1.ObjectMeta;
 
@@ -30,16 +31,13 @@ export function commonLabels(app: AppSettings): Record<string, string> {
     };
 }
 
-/** How Pulumi's Kubernetes provider deletes an object: `orphan`, `background` or (its default) `foreground`. */
-export const DELETION_PROPAGATION_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
-
 /**
  * Every object of an app but the StatefulSet (see statefulSetAnnotations) is deleted in the
  * background. With the provider's default, foreground, the object stays until the garbage
  * collector has deleted its dependents, and the provider waits for that, object by object; none
  * of these objects has a dependent that needs it (a Service's EndpointSlices are removed with it
- * either way). Destroy and app removal measured at 20 apps: 1329 → 827 API requests
- * (docs/bench/bg-delete). Nothing they own holds data: the PVCs belong to no object here.
+ * either way), so destroy and app removal take far fewer API requests (docs/bench/notes.md).
+ * Nothing they own holds data: the PVCs belong to no object here.
  */
 export const BACKGROUND_DELETION: Record<string, string> = { [DELETION_PROPAGATION_ANNOTATION]: "background" };
 
@@ -94,8 +92,8 @@ export function clientService(app: AppSettings, namespace: pulumi.Input<string>)
  * What `pulumi up` waits for after changing the StatefulSet (`pulumi.com/waitFor`: each condition
  * is also held back until the controller has observed the new generation). Not the provider's own
  * StatefulSet await: it reads the status without checking `observedGeneration`, so right after an
- * update it sees the previous generation's finished rollout and returns at once (measured on the
- * real node, docs/bench/real-node: an image change returned in 4 s, before any pod was replaced).
+ * update it sees the previous generation's finished rollout and returns at once, before any pod
+ * was replaced (docs/bench/notes.md).
  * - RollingUpdate without a partition: every pod on the new revision and ready.
  * - A partition (canary) or OnDelete: pods below the partition, or not deleted by hand, keep the
  *   old revision by design, so every replica ready.
@@ -271,8 +269,7 @@ export function statefulSet(
                                 failureThreshold: 3,
                             },
                             // Keep serving while the pod's removal from the endpoints reaches every
-                            // kube-proxy: without it, requests routed in that gap are refused (measured
-                            // on the local node: 4 of 189 failed during a rolling update).
+                            // kube-proxy: without it, requests routed in that gap are refused.
                             lifecycle: { preStop: { sleep: { seconds: PRESTOP_SLEEP_SECONDS } } },
                             volumeMounts: [
                                 { name: "data", mountPath: DATA_DIR },

@@ -230,9 +230,8 @@ export async function onAppDeleted(args: pulumi.ResourceHookArgs, api: () => Pod
 /**
  * Registers the hook. Resolves to undefined, with a warning, when the hook cannot be registered:
  * under Pulumi's unit-test mocks (setMocks), or when the Pulumi language host cannot register
- * hooks (e.g. a nodejs language host whose monitor proxy predates RegisterResourceHook, like the
- * one built from sdk v3.68 that this project used before it had its own): the stack then deploys
- * as before, and destroy leaves pods running.
+ * hooks (a nodejs language host whose monitor proxy predates RegisterResourceHook): the stack
+ * then deploys without the hook, and destroy leaves pods running.
  */
 export async function registerPodCleanupHook(): Promise<pulumi.ResourceHook | undefined> {
     // The stack config as the program saw it: the engine calls the hook later, through its

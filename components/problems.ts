@@ -1,10 +1,9 @@
 // The validation library of the stack config: problems collected with the full key, the bad
 // value and what is allowed, and thrown together so the user sees every problem at once.
 import * as pulumi from "@pulumi/pulumi";
-import { parseQuantity } from "./quantity";
+import { CONFIG_NAMESPACE } from "./identifiers";
 
-/** The config namespace of every key this program reads (`stateful-apps:<key>`). */
-export const CONFIG_NAMESPACE = "stateful-apps";
+export { CONFIG_NAMESPACE };
 
 /** Thrown with every config problem at once; a RunError prints without a stack trace. */
 export class ConfigError extends pulumi.RunError {
@@ -33,42 +32,11 @@ export class Problems {
     say(key: string, message: string) {
         this.list.push(`${CONFIG_NAMESPACE}:${key}: ${message}`);
     }
-    unknownKeys(key: string, obj: Record<string, Json>, allowed: readonly string[]) {
-        for (const k of Object.keys(obj)) {
-            if (!allowed.includes(k)) {
-                this.say(`${key}.${k}`, `unknown key; allowed keys: ${allowed.join(", ")}`);
-            }
-        }
-    }
-    integer(key: string, v: Json, min: number, max = Number.MAX_SAFE_INTEGER): v is number {
-        if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max) {
-            return true;
-        }
-        const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-        this.add(key, v, `an integer ${range}`);
-        return false;
-    }
     choice<T extends string>(key: string, v: Json, allowed: readonly T[]): v is T {
         if (typeof v === "string" && (allowed as readonly string[]).includes(v)) {
             return true;
         }
         this.add(key, v, oneOf(allowed));
-        return false;
-    }
-    object(key: string, v: Json, allowed: readonly string[]): v is Record<string, Json> {
-        if (!isObject(v)) {
-            this.add(key, v, `a map with keys ${allowed.join(", ")}`);
-            return false;
-        }
-        this.unknownKeys(key, v, allowed);
-        return true;
-    }
-    quantity(key: string, v: Json, what: string): v is string {
-        const value = typeof v === "string" ? parseQuantity(v) : undefined;
-        if (value !== undefined && value > 0) {
-            return true;
-        }
-        this.add(key, v, `${what} as a positive Kubernetes quantity such as 100Mi, 1Gi, 250m`);
         return false;
     }
 }

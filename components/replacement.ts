@@ -1,7 +1,7 @@
 // The one replacement policy: which app settings Kubernetes cannot apply to a live StatefulSet,
 // and so force a replacement. Raw mode's replaceOnChanges and replacement id, and Helm mode's
 // release replacement, are all derived from REPLACING_SETTINGS.
-import { AppSettings } from "./config";
+import type { AppSettings } from "./config";
 
 /**
  * Each replacing setting and the StatefulSet spec field it renders into. The API server
@@ -17,6 +17,13 @@ export const REPLACING_SETTINGS = {
 
 export type ReplacingSetting = keyof typeof REPLACING_SETTINGS;
 const SETTINGS = Object.keys(REPLACING_SETTINGS) as ReplacingSetting[];
+
+/**
+ * The settings that render only into the StatefulSet's spec around its pod template (raw mode's
+ * manifests.statefulSet, the chart's statefulset.yaml): changing only these restarts no pod. The
+ * PR summary (ci/preview-summary) takes a change of any other Helm value as a pod template change.
+ */
+export const POD_TEMPLATE_FREE_SETTINGS: readonly (keyof AppSettings)[] = ["replicas", "updateStrategy", "pvcRetentionPolicy", ...SETTINGS];
 
 /** Raw mode: the StatefulSet fields whose change makes the engine replace it. */
 export const STATEFULSET_REPLACING_FIELDS: string[] = [...new Set(Object.values(REPLACING_SETTINGS))];

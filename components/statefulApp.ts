@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { AppSettings } from "./config";
+import { APP_COMPONENT_TYPES } from "./identifiers";
 import * as manifests from "./manifests";
 import { replacingSettings, STATEFULSET_REPLACING_FIELDS } from "./replacement";
 import { appSecret, AppComponentArgs, appOutputs, AppOutputs, componentOutputs, volumeResizePatches } from "./appResources";
@@ -21,7 +22,7 @@ export class StatefulApp extends pulumi.ComponentResource {
     public readonly outputs: AppOutputs;
 
     constructor(name: string, args: StatefulAppArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("stateful-apps:index:StatefulApp", name, {}, opts);
+        super(APP_COMPONENT_TYPES.raw, name, {}, opts);
         const { app, namespace } = args;
         const ns = namespace.metadata.name;
         const child = { parent: this, dependsOn: [namespace] };
@@ -32,8 +33,8 @@ export class StatefulApp extends pulumi.ComponentResource {
         this.service = new k8s.core.v1.Service(app.name, manifests.clientService(app, ns), child);
         // A new id whenever a setting that forces replacement changes. It is unknown during that
         // preview, which makes the Kubernetes provider skip its server-side dry run of the
-        // replacement: the buildable provider (≈ v4.25, before the fix of pulumi-kubernetes#4328)
-        // would dry-run it as an update of the live StatefulSet, which the API server forbids.
+        // replacement: a provider without the fix of pulumi-kubernetes#4328 would dry-run it as an
+        // update of the live StatefulSet, which the API server forbids.
         const replacementId = new random.RandomId(
             `${app.name}-replacement`,
             { byteLength: 4, keepers: replacingSettings(app) },

@@ -18,7 +18,8 @@ import * as fs from "fs";
 import * as path from "path";
 // Only constants and pure functions, from modules whose other imports are types (erased when
 // compiled): loading them does not load @pulumi/kubernetes into the analyzer.
-import { DELETION_PROPAGATION_ANNOTATION, pvcName, selectorLabels } from "../components/manifests";
+import { DELETION_PROPAGATION_ANNOTATION } from "../components/identifiers";
+import { pvcName, selectorLabels } from "../components/manifests";
 import { parseQuantity } from "../components/quantity";
 import type { AppSettings } from "../components/config";
 
@@ -355,7 +356,7 @@ const productionSpread: StackPolicy = {
 
 // ── 6. No storage shrink ───────────────────────────────────────────────────────────────────
 // A policy gets no previous state, so "smaller than before" is not visible to it (the preview's
-// JSON has the old inputs: ci/previewSummary.ts reads them). What is provable within one preview:
+// JSON has the old inputs: ci/preview-summary/ reads them). What is provable within one preview:
 // each PVC patch resizes a PVC that the StatefulSet created from its volumeClaimTemplate, so a
 // patch asking for less than the template's size (raw: spec.volumeClaimTemplates; Helm:
 // values.storageSize) shrinks that PVC below what its StatefulSet gives every pod (Kubernetes

@@ -4,7 +4,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
-import { DOCS, generatedDocs, VALUES } from "../ci/chartDocs";
+import { DOCS, generatedDocs, VALUES } from "../tools/chartDocs";
 import { STACK_DEFAULTS } from "../components/config";
 
 /** The rows of README's stack-level table ("Stack config"): key → default column. */

@@ -10,10 +10,9 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { REPLACEMENT_ID_ANNOTATION } from "../components/manifests";
 import { BAD_SETTINGS } from "./badSettings";
-import { appsOf, clone, loadStackFile, PROJECT_DIR, runProgram, runProgramExpectingError, secretConfig, SHIPPED_STACKS, T } from "./harness";
+import { appsOf, CHART_DIR, clone, loadStackFile, runProgram, runProgramExpectingError, secretConfig, SHIPPED_STACKS, T } from "./harness";
 
 const HELM = process.env.HELM ?? "helm";
-const CHART = path.join(PROJECT_DIR, "charts", "stateful-app");
 /** The objects the chart renders; the Secret and PVC patches are Pulumi-managed in both modes. */
 const CHART_KINDS = [T.serviceAccount, T.service, T.statefulSet, T.pdb, T.networkPolicy];
 
@@ -36,7 +35,7 @@ type K8sObject = { apiVersion: string; kind: string; metadata: any; [key: string
  * Nothing else is touched: names, namespaces, specs, values and their types must be identical.
  */
 export function normalise(obj: K8sObject): K8sObject {
-    const copy = JSON.parse(JSON.stringify(obj));
+    const copy = clone(obj);
     const visit = (node: any) => {
         if (!node || typeof node !== "object") {
             return;
@@ -88,7 +87,7 @@ function helmTemplate(release: string, namespace: string, values: unknown): K8sO
     const file = path.join(dir, "values.json");
     fs.writeFileSync(file, JSON.stringify(values));
     try {
-        const out = execFileSync(HELM, ["template", release, CHART, "--namespace", namespace, "-f", file], {
+        const out = execFileSync(HELM, ["template", release, CHART_DIR, "--namespace", namespace, "-f", file], {
             encoding: "utf8",
             stdio: ["ignore", "pipe", "pipe"],
         });
@@ -213,7 +212,7 @@ describe("raw and helm modes render the same objects", function () {
     describe("the comparison can fail", () => {
         it("when one field of one object differs", async () => {
             const { rawObjects, chartObjects } = await bothModes(loadStackFile("prod"), "js-app");
-            const mutated = JSON.parse(JSON.stringify(chartObjects)) as K8sObject[];
+            const mutated = clone(chartObjects);
             mutated.find((o) => o.kind === "StatefulSet")!.spec.template.spec.containers[0].readinessProbe.httpGet.path = "/";
             const diffs = differences(rawObjects, mutated);
             assert.strictEqual(diffs.length, 1);
@@ -262,7 +261,7 @@ describe("the chart (values.schema.json and _validate.tpl) rejects what the prog
     for (const row of BAD_SETTINGS.filter((r) => !r.notInChart)) {
         it(row.rule, async () => {
             const base = (await runProgram(loadStackFile("staging"), "staging")).get(T.release, "python-app").inputs.values;
-            const values = JSON.parse(JSON.stringify({ ...base, ...row.set }));
+            const values = clone({ ...base, ...row.set });
             const stderr = templateError(row.app!, values);
             const key = /^stateful-apps:apps\.[^.]+\.([^:]+)(?::|$)/.exec(row.messages[0])?.[1];
             if (key === undefined) {

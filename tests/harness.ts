@@ -1,11 +1,11 @@
 // Runs the whole Pulumi program (index.ts) under Pulumi's mocks and records every resource
 // it registers, with the options it was registered with. No engine, no cluster, no network.
-import * as fs from "fs";
 import * as path from "path";
-import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
+import { APP_COMPONENT_TYPES } from "../components/identifiers";
+import { CHART_DIR, clone, loadStackFile, PROJECT_DIR } from "../tools/project";
 
-export const PROJECT_DIR = path.join(__dirname, "..");
+export { CHART_DIR, clone, loadStackFile, PROJECT_DIR };
 export const SHIPPED_STACKS = ["dev", "staging", "prod"] as const;
 
 /** The token the mocked RandomPassword returns: it must only ever appear inside secrets. */
@@ -49,23 +49,14 @@ export const T = {
     randomPassword: "random:index/randomPassword:RandomPassword",
     randomId: "random:index/randomId:RandomId",
     stackReference: "pulumi:pulumi:StackReference",
-    rawApp: "stateful-apps:index:StatefulApp",
-    helmApp: "stateful-apps:index:HelmStatefulApp",
+    rawApp: APP_COMPONENT_TYPES.raw,
+    helmApp: APP_COMPONENT_TYPES.helm,
 } as const;
-
-/** The `config:` map of a shipped Pulumi.<stack>.yaml. */
-export function loadStackFile(stack: string): Record<string, unknown> {
-    const file = path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`);
-    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
-    return doc.config;
-}
 
 /** `stateful-apps:apps` of a config map, for tests that tweak one app. */
 export function appsOf(config: Record<string, unknown>): Record<string, any> {
     return config["stateful-apps:apps"] as Record<string, any>;
 }
-
-export const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 
 /** What a registered resource's dependsOn names, as `<type>::<name>` (the tail of each URN), sorted. */
 export async function dependencyNames(resource: RegisteredResource): Promise<string[]> {

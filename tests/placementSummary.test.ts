@@ -1,4 +1,4 @@
-// A placement change reaches the pod template, so the PR comment's summary (ci/previewSummary.ts)
+// A placement change reaches the pod template, so the PR comment's summary (ci/preview-summary/)
 // must report it as a rolling restart in both deploy methods: raw mode by the StatefulSet's
 // spec.template, Helm mode because no placement key is among HELM_NON_TEMPLATE_VALUES. The
 // StatefulSet inputs and release values are the program's own (under mocks), set into a recorded
@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { PreviewDigest, summaryByApp } from "../ci/previewSummary";
+import { PreviewDigest, summaryByApp } from "../ci/preview-summary";
 import { appsOf, clone, loadStackFile, runProgram, T } from "./harness";
 
 const APP = "python-app";

@@ -7,7 +7,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parsePolicyViolations, renderComment } from "../ci/previewSummary";
+import { parsePolicyViolations, renderComment } from "../ci/preview-summary";
 import { policies, ResourceArgs, ResourcePolicy, StackPolicy, SECRET_NAME, stackOf } from "../policy/rules";
 import { appsOf, clone, loadStackFile, RegisteredResource, runProgram, secretConfig, T } from "./harness";
 
@@ -208,7 +208,7 @@ describe("policy pack: secret-looking env names", () => {
     });
 });
 
-describe("policy pack in the PR comment (ci/previewSummary.ts)", () => {
+describe("policy pack in the PR comment (ci/preview-summary/)", () => {
     const fixture = (f: string) => fs.readFileSync(path.join(__dirname, "fixtures", "policy", f), "utf8");
 
     it("reads every violation of a real --diff preview, mandatory first in the comment", () => {

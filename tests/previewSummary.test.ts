@@ -1,4 +1,4 @@
-// The PR comment's summary (ci/previewSummary.ts) on recorded previews (tests/fixtures/previews)
+// The PR comment's summary (ci/preview-summary) on recorded previews (tests/fixtures/previews)
 // and on variants of them: what happens to each app's workload, pods and PVCs.
 import * as assert from "assert";
 import { execFileSync } from "child_process";
@@ -6,17 +6,17 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
-    AppSummary, bytes, parsePreviewJson, PreviewDigest, PreviewStep, renderComment, renderSummaryMarkdown,
+    AppSummary, parsePreviewJson, PreviewDigest, PreviewStep, renderComment, renderSummaryMarkdown,
     summarizePreview, summaryByApp, UNKNOWN_VALUE,
-} from "../ci/previewSummary";
+} from "../ci/preview-summary";
+import { parseQuantity } from "../components/quantity";
+import { clone, PROJECT_DIR } from "../tools/project";
 
 const FIXTURES = path.join(__dirname, "fixtures", "previews");
-const PROJECT_DIR = path.join(__dirname, "..");
 
 /** Every recorded preview, by file name without `.json`. */
 const fixtureNames = () => fs.readdirSync(FIXTURES).filter((f) => f.endsWith(".json") && !f.endsWith(".expected.json")).map((f) => f.slice(0, -".json".length)).sort();
 const load = (name: string): PreviewDigest => JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), "utf8"));
-const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 
 /** The step whose URN ends with `type::name`. */
 function step(digest: PreviewDigest, type: string, name: string): PreviewStep {
@@ -315,13 +315,14 @@ describe("preview summary: PVCs", () => {
         assert.deepStrictEqual(summaryByApp(load("dev-storage-resize"))["python-app"].warnings, [], "growing is fine");
     });
 
-    it("storage quantities", () => {
-        assert.strictEqual(bytes("1Gi"), 2 ** 30);
-        assert.strictEqual(bytes("1500M"), 1.5e9);
-        assert.ok(bytes("1Gi")! > bytes("1000Mi")!);
-        assert.ok(bytes("1G")! < bytes("1Gi")!);
-        assert.strictEqual(bytes("1e3"), 1000);
-        assert.strictEqual(bytes("lots"), undefined);
+    it("storage quantities, as the summary compares sizes (components/quantity.ts)", () => {
+        assert.strictEqual(parseQuantity("1Gi"), 2 ** 30);
+        assert.strictEqual(parseQuantity("1500M"), 1.5e9);
+        assert.ok(parseQuantity("1Gi")! > parseQuantity("1000Mi")!);
+        assert.ok(parseQuantity("1G")! < parseQuantity("1Gi")!);
+        assert.strictEqual(parseQuantity("1e3"), 1000);
+        assert.strictEqual(parseQuantity("0.5Gi"), parseQuantity("512Mi"));
+        assert.strictEqual(parseQuantity("lots"), undefined);
     });
 });
 
@@ -364,6 +365,50 @@ describe("preview summary: Helm mode", () => {
         assert.strictEqual(app.workload, "deleted");
         assert.strictEqual(app.podRestarts, "deleted");
         assert.deepStrictEqual(app.pvcs.deleted, ["data-python-app-0", "data-python-app-1", "data-python-app-2"]);
+    });
+});
+
+describe("preview summary: namespace change", () => {
+    it("is flagged loudly: a new, empty app in the new namespace, the old pods and PVCs left in the old one", () => {
+        const md = renderSummaryMarkdown(summarizePreview(load("prod-namespace-change")), { stack: "prod" });
+        assert.match(md, /\| \*\*python-app\*\* \| ⚠️ StatefulSet \*\*replaced into namespace `stateful-apps-team-b`\*\* \(from `stateful-apps-prod`\) \| ⚠️ \*\*left running\*\* in `stateful-apps-prod` \(orphaned\); new ones start in `stateful-apps-team-b` \| ⚠️ \*\*3 new, EMPTY\*\* in `stateful-apps-team-b`/);
+        assert.match(md, /^- ⚠️ \*\*python-app\*\*: namespace changed stateful-apps-prod → stateful-apps-team-b: the StatefulSet is created again in stateful-apps-team-b with NEW EMPTY volumes \(data-python-app-0, data-python-app-1, data-python-app-2\); the old pods and PVCs stay in stateful-apps-prod\./m);
+        assert.match(md, /^- ⚠️ \*\*js-app\*\*: namespace changed /m);
+        assert.doesNotMatch(md, /pods kept|adopts them|\| kept \|/, "nothing is kept where the app now runs");
+    });
+
+    it("the new namespace, unknown in the preview, is the stack config's", () => {
+        const digest = load("prod-namespace-change");
+        step(digest, STS, "python-app").newState!.inputs!.metadata.namespace = UNKNOWN_VALUE;
+        const app = summaryByApp(digest)["python-app"];
+        assert.deepStrictEqual(app.namespace, { from: "stateful-apps-prod", to: "stateful-apps-team-b" });
+        assert.match(app.warnings.join(" "), /NEW EMPTY volumes/);
+    });
+
+    it("any of the app's objects moving is flagged, also when the StatefulSet is not in the preview", () => {
+        const digest = load("prod-namespace-change");
+        digest.steps = digest.steps!.filter((s) => !s.urn.endsWith(`${STS}::js-app`));
+        const app = summaryByApp(digest)["js-app"];
+        assert.deepStrictEqual(app.namespace, { from: "stateful-apps-prod", to: "stateful-apps-team-b" });
+        assert.match(app.warnings.join(" "), /namespace changed stateful-apps-prod → stateful-apps-team-b/);
+    });
+
+    it("Helm mode: the release is installed again in the new namespace, its old pods deleted, the old PVCs left", () => {
+        const digest = load("staging-helm-image");
+        const release = step(digest, RELEASE, "python-app");
+        release.newState!.inputs!.values.image = release.oldState!.inputs!.values.image;
+        release.newState!.inputs!.namespace = "team-b";
+        release.op = "replace";
+        release.detailedDiff = { namespace: { kind: "update-replace", inputDiff: true } };
+        const app = summaryByApp(digest)["python-app"];
+        assert.deepStrictEqual(app.namespace, { from: "stateful-apps-staging", to: "team-b" });
+        assert.strictEqual(app.podRestarts, "all-at-once");
+        assert.deepStrictEqual(app.pvcs.created, ["data-python-app-0", "data-python-app-1", "data-python-app-2"]);
+        assert.match(app.warnings.join(" "), /the Helm release is created again in team-b with NEW EMPTY volumes .*; the old pods are deleted, the old PVCs stay in stateful-apps-staging/);
+    });
+
+    it("a replacement in the same namespace is not a move", () => {
+        assert.strictEqual(summaryByApp(load("dev-storage-resize"))["python-app"].namespace, undefined);
     });
 });
 
@@ -455,11 +500,12 @@ describe("preview summary: the comment", () => {
         assert.match(comment, /error: boom/);
     });
 
-    it("CLI: `preview-summary --json <file> --diff <file>` prints the comment; --format json the summary", () => {
+    it("CLI: `preview-summary --json <file> --diff <file>` prints the comment; --format json the summary", function () {
+        this.timeout(60000); // three ts-node processes: 20 s was exceeded at a load of 8
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-summary-"));
         try {
             fs.writeFileSync(path.join(dir, "diff.txt"), "~ kubernetes:apps/v1:StatefulSet: (update)\n");
-            const cli = path.join(PROJECT_DIR, "ci", "preview-summary.ts");
+            const cli = path.join(PROJECT_DIR, "ci", "preview-summary", "cli.ts");
             const run = (...args: string[]) => execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", cli, ...args], { cwd: PROJECT_DIR, encoding: "utf8" });
             const fixture = path.join(FIXTURES, "prod-replicas-3-to-5.json");
             const md = run("--json", fixture, "--diff", path.join(dir, "diff.txt"), "--stack", "prod", "--marker", "m");

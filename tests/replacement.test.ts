@@ -2,7 +2,7 @@
 // in both deploy methods, and must force a replacement exactly when REPLACING_SETTINGS lists it.
 import * as assert from "assert";
 import { APP_KEYS } from "../components/config";
-import { RELEASE_REPLACING_VALUES, REPLACING_SETTINGS, STATEFULSET_REPLACING_FIELDS } from "../components/replacement";
+import { POD_TEMPLATE_FREE_SETTINGS, RELEASE_REPLACING_VALUES, REPLACING_SETTINGS, STATEFULSET_REPLACING_FIELDS } from "../components/replacement";
 import { appsOf, clone, loadStackFile, runProgram, ProgramRun, T } from "./harness";
 
 const APP = "python-app";
@@ -72,6 +72,20 @@ describe("replacement policy", () => {
             assert.notDeepStrictEqual(relChanged.values, relBase.values, "the change reaches the release values");
             const values = differsAt(relBase, relChanged, RELEASE_REPLACING_VALUES);
             assert.strictEqual(values.length > 0, replacing, `helm: replacing values changed: ${values.join(", ") || "none"}`);
+        });
+    }
+});
+
+// The PR summary reads a Helm value change as a pod restart unless POD_TEMPLATE_FREE_SETTINGS
+// lists it: the list must be exactly the settings that leave the pod template alone (raw mode
+// here; the chart renders the same template, tests/equivalence.chart-test.ts).
+describe("settings outside the pod template", () => {
+    for (const [setting, value] of Object.entries(CHANGES)) {
+        const free = (POD_TEMPLATE_FREE_SETTINGS as readonly string[]).includes(setting);
+        it(`${setting}: ${free ? "leaves the pod template alone" : "changes the pod template"}`, async () => {
+            const template = async (change?: [string, unknown]) => (await run("dev", change)).get(T.statefulSet, APP).inputs.spec.template;
+            const [base, changed] = [await template(), await template([setting, value])];
+            assert.strictEqual(JSON.stringify(base) !== JSON.stringify(changed), !free);
         });
     }
 });

@@ -8,7 +8,7 @@ import {
     ARTIFACTS_DIR, cleanupNamespace, clone, eventually, httpRequest, kubectl, loadShippedConfig, pods, previewSteps, PROJECT_DIR, readyPods,
     Stack, steadyTraffic, visitsOnDisk,
 } from "./harness";
-import { parsePolicyViolations, renderComment, summarizePreview } from "../../ci/previewSummary";
+import { parsePolicyViolations, renderComment, summarizePreview } from "../../ci/preview-summary";
 
 const NS = "e2e-prod";
 const APP = "python-app";

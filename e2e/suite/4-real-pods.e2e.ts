@@ -4,7 +4,7 @@
 // gating traffic and the pods' security context, observed from inside the containers.
 import * as assert from "assert";
 import {
-    cleanupNamespace, deletePodAndAwaitReplacement, eventually, execIn, httpRequest, kubectl, kubectlJson,
+    cleanupNamespace, clone, deletePodAndAwaitReplacement, eventually, execIn, httpRequest, kubectl, kubectlJson,
     loadShippedConfig, pods, pvcs, readyPods, resolveInPod, Stack, visitsOnDisk, visitThroughService,
 } from "./harness";
 
@@ -76,7 +76,7 @@ for (const method of ["raw", "helm"]) {
             assert.strictEqual(back.spec.volumes.find((v: any) => v.name === "data").persistentVolumeClaim.claimName, `data-${APP}-1`);
             assert.strictEqual(visitsOnDisk(ns, `${APP}-1`), counts[`${APP}-1`]);
 
-            const scaled = JSON.parse(JSON.stringify(config));
+            const scaled = clone(config);
             scaled["stateful-apps:apps"][APP].replicas = 0;
             stack.writeConfig(scaled);
             stack.up(`lab-${method}-scale-0`);
@@ -104,7 +104,7 @@ for (const method of ["raw", "helm"]) {
                 "liveness is unaffected: the pod is not restarted");
 
             // An unrelated change still deploys, and promptly: the unready pod is not its business.
-            const changed = JSON.parse(JSON.stringify(config));
+            const changed = clone(config);
             changed["stateful-apps:apps"]["js-app"].env = { LOG_LEVEL: "info" };
             stack.writeConfig(changed);
             const started = Date.now();

@@ -7,12 +7,13 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import { AppSummary, summaryByApp } from "../../ci/previewSummary";
+import { AppSummary, summaryByApp } from "../../ci/preview-summary";
 import { chartDefaults, deepMerge } from "../../components/config";
 import { Json } from "../../components/problems";
-import { LOCAL_IMAGES, prepareWorkspace, PROJECT_DIR, shippedConfig, withLocalImages, writeStackConfig } from "../../cluster/workspace";
+import { LOCAL_IMAGES, prepareWorkspace, withLocalImages, writeStackConfig } from "../../cluster/workspace";
+import { clone, loadStackFile, PROJECT_DIR } from "../../tools/project";
 
-export { LOCAL_IMAGES, PROJECT_DIR };
+export { clone, LOCAL_IMAGES, PROJECT_DIR };
 /** On the local cluster the apps run the locally built images; on your own cluster, the config's. */
 const LOCAL_CLUSTER = process.env.E2E_USE_EXISTING_CLUSTER !== "1";
 /** Where previews and command logs are kept (the PR-comment diff among them). */
@@ -137,7 +138,7 @@ export class Stack {
         this.pulumi(["config", "set", "--secret", "--path", key, value]);
     }
 
-    /** The preview's per-app summary, as the PR comment states it (ci/previewSummary.ts). */
+    /** The preview's per-app summary, as the PR comment states it (ci/preview-summary). */
     previewSummary(log: string): Record<string, AppSummary> {
         return summaryByApp(this.pulumi(["preview", "--json"], { log }).output);
     }
@@ -215,10 +216,8 @@ export async function eventually<T>(what: string, check: () => T | undefined | f
  * locally built image (first tag, never pulled; `LOCAL_IMAGES.of(app, tag)` names the others).
  */
 export function loadShippedConfig(stack: string): Record<string, any> {
-    return LOCAL_CLUSTER ? withLocalImages(shippedConfig(stack)) : shippedConfig(stack);
+    return LOCAL_CLUSTER ? withLocalImages(loadStackFile(stack)) : loadStackFile(stack);
 }
-
-export const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 
 export function pods(ns: string, app: string): any[] {
     return kubectlJson(["get", "pods", "-n", ns, "-l", `app.kubernetes.io/instance=${app}`]).items

@@ -8,7 +8,8 @@
 // the structured summary. An unreadable JSON (a failed preview prints none) still gives a comment
 // with the diff text, which then carries the error; the exit code is 0 unless arguments are wrong.
 import * as fs from "fs";
-import { PreviewSummary, renderComment, summarizePreview } from "./previewSummary";
+import { renderComment } from "./render";
+import { PreviewSummary, summarizePreview } from "./summarize";
 
 const USAGE = "usage: preview-summary --json <file|-> [--diff <file>] [--stack <name>] [--marker <text>] [--max-chars <n>] [--format markdown|json]";
 

@@ -10,9 +10,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { CHART_DIR, PROJECT_DIR } from "./project";
 
-const PROJECT_DIR = path.join(__dirname, "..");
-const CHART_DIR = path.join(PROJECT_DIR, "charts", "stateful-app");
 /** The one place each default and description is stated. */
 export const VALUES = path.join(CHART_DIR, "values.yaml");
 const CONFIG = path.join(CHART_DIR, "readme-generator.json");

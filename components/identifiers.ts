@@ -1,0 +1,17 @@
+// Names by which code outside the program (the PR summary in ci/, the tests) recognizes what the
+// program deploys. A leaf module without the Pulumi SDK, so ci/ reads it without loading the SDK.
+
+/** The config namespace of every key this program reads (`stateful-apps:<key>`). */
+export const CONFIG_NAMESPACE = "stateful-apps";
+
+export const DEPLOY_METHODS = ["raw", "helm"] as const;
+export type DeployMethod = (typeof DEPLOY_METHODS)[number];
+
+/** The type token of each deploy method's ComponentResource (statefulApp.ts, helmApp.ts). */
+export const APP_COMPONENT_TYPES = {
+    raw: "stateful-apps:index:StatefulApp",
+    helm: "stateful-apps:index:HelmStatefulApp",
+} as const satisfies Record<DeployMethod, string>;
+
+/** How Pulumi's Kubernetes provider deletes an object: `orphan`, `background` or (its default) `foreground`. */
+export const DELETION_PROPAGATION_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
