@@ -93,9 +93,19 @@ export async function withRetries<T>(what: string, call: () => Promise<T>, opts:
     }
 }
 
+/** One line for an error: the API server's own message when it sent one (the client's ApiException body). */
 const describe = (e: unknown) => {
     const code = (e as { code?: unknown })?.code;
-    const message = ((e as Error)?.message ?? String(e)).split("\n")[0];
+    const body = (e as { body?: unknown })?.body;
+    let message = ((e as Error)?.message ?? String(e)).split("\n")[0];
+    try {
+        const status = typeof body === "string" ? JSON.parse(body) : body;
+        if (typeof status?.message === "string") {
+            message = status.message;
+        }
+    } catch {
+        // not a Kubernetes Status: keep the error's own message
+    }
     return code !== undefined && !message.includes(String(code)) ? `${code}: ${message}` : message;
 };
 

@@ -12,7 +12,7 @@
 // the analyzer. The program passes the app's validated settings as the values
 // (components/helmApp.ts helmValues: every AppSettings field but the name), so the rules read
 // the same settings there that raw mode renders into the StatefulSet. What the chart fixes in its
-// templates (pod security, the PDB when replicas > 1, no spreading) is read from the chart's own
+// templates (pod security, the PDB when replicas > 1, that it can spread) is read from the chart's own
 // files below, not copied here.
 import * as fs from "fs";
 import * as path from "path";
@@ -296,7 +296,7 @@ const podSecurityRestricted: ResourcePolicy = {
 };
 
 // ── 5. Production: replicas ≥ 2 need a PDB, and should spread ──────────────────────────────
-interface Workload { app: string; what: string; urn: string; replicas: number; namespace?: string; labels: Record<string, string>; spec?: any; chart: boolean }
+interface Workload { app: string; what: string; urn: string; replicas: number; namespace?: string; labels: Record<string, string>; spec?: any; values?: any; chart: boolean }
 function replicatedWorkloads(args: StackArgs): Workload[] {
     const out: Workload[] = [];
     for (const r of args.resources) {
@@ -309,7 +309,7 @@ function replicatedWorkloads(args: StackArgs): Workload[] {
         } else if (r.type === T.release && (r.props?.values?.replicas ?? 1) >= 2) {
             out.push({
                 app: appOf(r.type, r.props, r.name), what: describe(r.type, r.props, r.name), urn: r.urn,
-                replicas: r.props.values.replicas, labels: {}, chart: isProjectChart(r.props),
+                replicas: r.props.values.replicas, labels: {}, values: r.props.values, chart: isProjectChart(r.props),
             });
         }
     }
@@ -345,10 +345,13 @@ const productionSpread: StackPolicy = {
     validateStack: (args, report) => {
         const config = args.getConfig<Config>();
         for (const w of replicatedWorkloads(args).filter((w) => isProduction(w.urn, config))) {
-            const spreads = w.chart ? CHART_SPREADS : ((w.spec?.topologySpreadConstraints ?? []).length > 0 || !!w.spec?.affinity?.podAntiAffinity);
+            // Helm: the chart renders the placement values into the pod template (templates/statefulset.yaml).
+            const spreads = w.chart
+                ? CHART_SPREADS && ((w.values?.topologySpreadConstraints ?? []).length > 0 || ["soft", "hard"].includes(w.values?.podAntiAffinityPreset) || !!w.values?.affinity?.podAntiAffinity)
+                : ((w.spec?.topologySpreadConstraints ?? []).length > 0 || !!w.spec?.affinity?.podAntiAffinity);
             if (!spreads) {
                 report(`${w.what}: ${w.replicas} replicas in production stack ${stackOf(w.urn)} with no topologySpreadConstraints or podAntiAffinity: ` +
-                    "the scheduler may put every pod on one node. Fix: add a topologySpreadConstraint on kubernetes.io/hostname to the pod template.", w.urn);
+                    `the scheduler may put every pod on one node. Fix: pulumi config set --path 'apps.${w.app}.podAntiAffinityPreset' soft (or set topologySpreadConstraints).`, w.urn);
             }
         }
     },

@@ -207,6 +207,17 @@ describe("pod cleanup hook: retries and what a failure says (issue 20 item 3)", 
             /^Error: the pods are gone, but deleting the PVCs failed: 422: Unprocessable\. Left behind: the PVCs of \S+ in namespace ns1; finish with: kubectl delete pvc -n ns1 -l \S+$/);
     });
 
+    it("a failure says what the API server said (the Status message of the client's ApiException body)", async () => {
+        const fake = fakePodApi(podsOf("python-app"));
+        fake.api.deletePods = async () => {
+            throw Object.assign(new Error("HTTP-Code: 403\nMessage: Unknown API Status Code!\nBody: ..."), {
+                code: 403,
+                body: JSON.stringify({ kind: "Status", message: 'pods is forbidden: User "x" cannot deletecollection resource "pods"', code: 403 }),
+            });
+        };
+        await assert.rejects(deleteAppPods(fake.api, TARGET, FAST), /^Error: deleting the pods failed: 403: pods is forbidden: User "x" cannot deletecollection resource "pods"\. The hook needs/);
+    });
+
     it("classifies errors: statuses and socket errors", () => {
         for (const e of [apiError(500), apiError(502), apiError(503), apiError(504), apiError(429), new Error("fetch failed"), Object.assign(new Error("x"), { code: "ECONNRESET" })]) {
             assert.ok(isTransient(e), String(e));
