@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AppSettings } from "./config";
-import { APP_COMPONENT_TYPES } from "./identifiers";
+import { APP_COMPONENT_TYPES, SECRET_CHECKSUM_VALUE } from "./identifiers";
 import { CHART_RELATIVE_PATH } from "./paths";
 import { RELEASE_REPLACING_VALUES } from "./replacement";
 import { appSecret, AppComponentArgs, appOutputs, AppOutputs, componentOutputs, volumeResizePatches } from "./appResources";
@@ -13,7 +13,7 @@ export const CHART_PATH = `./${CHART_RELATIVE_PATH}`;
 /** The chart values for an app: its validated settings, plus the Pulumi-managed Secret's name and data hash. */
 export function helmValues(app: AppSettings, secretChecksum: pulumi.Input<string>): Record<string, unknown> {
     const { name, ...settings } = app;
-    return { ...settings, adminTokenSecret: name, secretChecksum };
+    return { ...settings, adminTokenSecret: name, [SECRET_CHECKSUM_VALUE]: secretChecksum };
 }
 
 export type HelmStatefulAppArgs = AppComponentArgs;

@@ -15,3 +15,10 @@ export const APP_COMPONENT_TYPES = {
 
 /** How Pulumi's Kubernetes provider deletes an object: `orphan`, `background` or (its default) `foreground`. */
 export const DELETION_PROPAGATION_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
+
+/**
+ * The pod-template annotation holding a hash of the app's Secret data (raw mode), and the chart
+ * value it is rendered from (Helm mode): a changed secret value restarts the pods.
+ */
+export const SECRET_CHECKSUM_ANNOTATION = "stateful-apps.dev/secret-checksum";
+export const SECRET_CHECKSUM_VALUE = "secretChecksum";

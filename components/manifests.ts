@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AppSettings } from "./config";
-import { DELETION_PROPAGATION_ANNOTATION } from "./identifiers";
+import { DELETION_PROPAGATION_ANNOTATION, SECRET_CHECKSUM_ANNOTATION } from "./identifiers";
 
 type Metadata = k8s.types.input.meta.v1.ObjectMeta;
 
@@ -203,7 +203,7 @@ export function podPlacement(app: AppSettings): Partial<k8s.types.input.core.v1.
  * rolls the pods. A hash, never the values (it covers the 32-character random admin token, so it
  * cannot be guessed back). The chart renders the same annotation from `secretChecksum`.
  */
-export const SECRET_CHECKSUM_ANNOTATION = "stateful-apps.dev/secret-checksum";
+export { SECRET_CHECKSUM_ANNOTATION };
 
 /** Annotation carrying the id of the StatefulSet's current replacement generation (raw mode). */
 export const REPLACEMENT_ID_ANNOTATION = "stateful-apps.dev/replacement-id";

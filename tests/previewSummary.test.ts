@@ -104,6 +104,29 @@ describe("preview summary: what the reviewer reads", () => {
         assert.match(md, /Changed values: image\./);
     });
 
+    it("a changed secret value (only the Secret's data hash in the template) says: rolling restart: secret changed, in both modes", () => {
+        const helm = load("staging-helm-image");
+        const release = helm.steps!.find((st) => st.op === "update")!;
+        release.newState!.inputs!.values.image = release.oldState!.inputs!.values.image;
+        release.oldState!.inputs!.values.secretChecksum = "aaaa";
+        release.newState!.inputs!.values.secretChecksum = "bbbb";
+        release.detailedDiff = { "values.secretChecksum": { kind: "update" } } as any;
+        const helmMd = renderSummaryMarkdown(summarizePreview(helm));
+        assert.match(helmMd, /\*\*rolling restart\*\*/);
+        assert.match(helmMd, /Rolling restart: secret changed/);
+
+        const raw = load("prod-image-ondelete");
+        const sts = raw.steps!.find((st) => st.op === "update")!;
+        const annotations = (st: any) => ((st.inputs.spec.template.metadata ??= {}).annotations ??= {});
+        sts.newState!.inputs!.spec.template.spec.containers[0].image = sts.oldState!.inputs!.spec.template.spec.containers[0].image;
+        annotations(sts.oldState)["stateful-apps.dev/secret-checksum"] = "aaaa";
+        annotations(sts.newState)["stateful-apps.dev/secret-checksum"] = "bbbb";
+        sts.detailedDiff = { 'spec.template.metadata.annotations["stateful-apps.dev/secret-checksum"]': { kind: "update" } } as any;
+        assert.match(renderSummaryMarkdown(summarizePreview(raw)), /Rolling restart: secret changed/);
+        // An image change alone says nothing about secrets.
+        assert.doesNotMatch(renderSummaryMarkdown(summarizePreview(load("staging-helm-image"))), /secret changed/);
+    });
+
     it("no change: one line", () => {
         assert.strictEqual(renderSummaryMarkdown(summarizePreview(load("prod-no-change")), { stack: "prod" }), "### Preview `prod`: no changes\n");
     });

@@ -8,7 +8,7 @@
 // them (and rolls them only if the template changed too); without that annotation, and for a Helm
 // release replacement (uninstall + install), all pods go at once. A replacement into another
 // namespace adopts nothing: the new StatefulSet starts with new, empty volumes.
-import { DeployMethod } from "../../components/identifiers";
+import { DeployMethod, SECRET_CHECKSUM_ANNOTATION, SECRET_CHECKSUM_VALUE } from "../../components/identifiers";
 import { parseQuantity } from "../../components/quantity";
 import {
     allPvcNames, appOf, describe, isAppComponent, mergeSteps, namespaceMove, objectName, ordinals, pvcNames, PVC_PATCH_TYPE,
@@ -193,6 +193,11 @@ function workloadChanged(summary: AppSummary, changes: AppChanges) {
     const what = templateDiff(oldModel, newModel, workload);
     if (what.length > 0) {
         notes.push(`${method === "helm" ? "Changed values" : "Pod template changes"}: ${what.join(", ")}.`);
+    }
+    // The Secret's data hash (raw: the pod-template annotation; Helm: its chart value): a secret
+    // value changed, which the template itself cannot show.
+    if (what.some((k) => k === SECRET_CHECKSUM_VALUE || k.includes(SECRET_CHECKSUM_ANNOTATION))) {
+        notes.push("Rolling restart: secret changed (the hash of the app's Secret data in the pod template; the values stay hidden).");
     }
     if (tc === "unknown") {
         notes.push("The preview cannot tell whether the pod template changes (unknown values): assuming it does.");
