@@ -5,13 +5,14 @@ import { StatefulApp } from "./components/statefulApp";
 import { HelmStatefulApp } from "./components/helmApp";
 import { AppOutputs } from "./components/appResources";
 import { podCleanupOptions, registerPodCleanupHook } from "./components/podCleanup";
-import { checkAgainstDeployed, deployedState } from "./components/deployedState";
+import { checkAgainstDeployed, deployedState, keepDeployedSpelling } from "./components/deployedState";
 
 // Async because the stack's last outputs are read, and the pod-cleanup hook registered (and its
 // support checked), before any app is declared.
 export = async () => {
-    const settings = loadStackConfig();
+    const config = loadStackConfig();
     const deployed = await deployedState();
+    const settings = keepDeployedSpelling(deployed, config);
     checkAgainstDeployed(deployed, settings);
     // Registered on every run, also when no app is left: the engine calls it by name for the
     // apps being deleted (removed from the config, or `pulumi destroy --run-program`).

@@ -124,3 +124,17 @@ function checkStorageShrink(p: Problems, deployed: DeployedState, settings: Pick
         }
     }
 }
+
+/**
+ * The settings with each storageSize spelled as deployed when it is the same quantity
+ * (`0.5Gi` for a deployed `512Mi`): the claim template is compared as a string, and a new
+ * spelling of the same size would replace the StatefulSet for nothing.
+ */
+export function keepDeployedSpelling<S extends Pick<StackSettings, "apps">>(deployed: DeployedState, settings: S): S {
+    const apps = settings.apps.map((app) => {
+        const before = deployed.apps[app.name]?.storageSize;
+        const same = before !== undefined && before !== app.storageSize && parseQuantity(before) !== undefined && parseQuantity(before) === parseQuantity(app.storageSize);
+        return same ? { ...app, storageSize: before } : app;
+    });
+    return { ...settings, apps };
+}

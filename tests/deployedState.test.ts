@@ -100,7 +100,15 @@ for (const deployMethod of ["raw", "helm"] as const) {
         });
 
         it("sizes are compared as quantities: 0.5Gi is 512Mi, and growing is allowed", async () => {
-            await runProgram(config({ storageSize: "0.5Gi" }), "test", [], deployed(2, "512Mi"));
+            const respelled = await runProgram(config({ storageSize: "0.5Gi" }), "test", [], deployed(2, "512Mi"));
+            // The deployed spelling is kept, so nothing is replaced for a new spelling of one size.
+            const claimSize = deployMethod === "raw"
+                ? respelled.get(T.statefulSet, APP).inputs.spec.volumeClaimTemplates[0].spec.resources.requests.storage
+                : respelled.get(T.release, APP).inputs.values.storageSize;
+            assert.strictEqual(claimSize, "512Mi");
+            assert.strictEqual(patch(respelled, 0).inputs.spec.resources.requests.storage, "512Mi");
+            const first = await runProgram(config({ storageSize: "0.5Gi" }));
+            assert.strictEqual(patch(first, 0).inputs.spec.resources.requests.storage, "0.5Gi", "a first deployment keeps the user's spelling");
             await runProgram(config({ storageSize: "2Gi" }), "test", [], deployed(2, "1Gi"));
         });
 
