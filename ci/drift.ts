@@ -54,7 +54,9 @@ export function driftReport(stack: string, previewJson: string, exitCode: number
         return { drifted: true, text: `✗ ${stack}: the refresh preview failed (exit ${exitCode}) and printed no readable JSON: ${(e as Error).message.split("\n")[0]}` };
     }
     if (summary.errors.length > 0) {
-        return { drifted: true, text: `✗ ${stack}: the refresh preview failed:\n${summary.errors.map((e) => `  - ${e.split("\n")[0]}`).join("\n")}` };
+        // Whole messages: the provider's reason (e.g. a field-manager conflict) is on the later lines.
+        const errors = [...new Set(summary.errors)].map((e) => `  - ${e.trim().replace(/\n/g, "\n    ")}`);
+        return { drifted: true, text: `✗ ${stack}: the refresh preview failed:\n${errors.join("\n")}` };
     }
     if (!summary.hasChanges && exitCode === 0) {
         return { drifted: false, text: `✓ ${stack}: no drift: the cluster is as the stack says` };
