@@ -1,6 +1,6 @@
 // npm run drift — has anyone changed the cluster behind Pulumi's back? For each stack,
 // `pulumi preview --refresh --expect-no-changes --json`: the refresh reads every object as it is
-// in the cluster, and the preview then shows what `pulumi up` would do to bring it back, which
+// in the cluster, and the preview then shows what `pulumi up --refresh` would do to bring it back, which
 // is reported per app in the words of the PR summary (ci/preview-summary/).
 //
 //   npm run -s drift -- [--stack dev]... [--cwd <project or workspace dir>]
@@ -12,7 +12,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parsePreviewJson, PreviewDigest, PreviewSummary, renderSummaryMarkdown, summarizePreview } from "./preview-summary";
-import { parseUrn } from "./preview-summary/parse";
+import { parseUrn, UNCHANGING_OPS } from "./preview-summary/parse";
 
 /**
  * What the cluster lost that `pulumi up` cannot give back: a PVC, with its data. The refresh finds
@@ -43,6 +43,45 @@ function deployedReplicas(digest: PreviewDigest, app: string): number {
     return typeof replicas === "number" ? replicas : 0;
 }
 
+/** The value at a detailed-diff path (`spec.template.spec.containers[0].image`, `metadata.labels["a/b"]`). */
+function valueAt(obj: unknown, path: string): unknown {
+    const keys = [...path.matchAll(/([^.[\]"]+)|\["([^"]+)"\]|\[(\d+)\]/g)].map((m) => m[1] ?? m[2] ?? Number(m[3]));
+    return keys.reduce<any>((o, k) => (o == null ? undefined : o[k]), obj);
+}
+const show = (v: unknown) => (v === undefined ? "absent" : JSON.stringify(v));
+
+/**
+ * What differs, field by field: the cluster as the refresh read it (old outputs) against what the
+ * stack declares (new inputs), for each object the preview would change, grouped by app (the
+ * component its object belongs to). The summary's own model compares the stack's old and new
+ * inputs, which a refresh leaves equal, so it alone would call a drifted app unchanged.
+ */
+function driftedFields(digest: PreviewDigest): string[] {
+    const lines: string[] = [];
+    for (const step of digest.steps ?? []) {
+        if (UNCHANGING_OPS.has(step.op) || step.op === "refresh") {
+            continue;
+        }
+        const urn = parseUrn(step.urn);
+        if (urn.type === "pulumi:pulumi:Stack") {
+            continue;
+        }
+        const parent = step.newState?.parent ?? step.oldState?.parent;
+        const app = parent ? parseUrn(parent).name : undefined;
+        const what = `${app && app !== urn.name ? `${app}: ` : `${urn.name}: `}${urn.type.slice(urn.type.lastIndexOf(":") + 1)} ${urn.name}`;
+        const fields = Object.keys(step.detailedDiff ?? {});
+        if (fields.length === 0) {
+            lines.push(`${what}: ${step.op}`);
+        }
+        for (const field of fields) {
+            const live = valueAt(step.oldState?.outputs, field);
+            const declared = valueAt(step.newState?.inputs, field);
+            lines.push(`${what}: ${field} is ${show(live)} in the cluster, ${show(declared)} in the stack`);
+        }
+    }
+    return lines;
+}
+
 /** The drift report of one stack, from its refresh preview. */
 export function driftReport(stack: string, previewJson: string, exitCode: number): { drifted: boolean; text: string } {
     let summary: PreviewSummary;
@@ -62,13 +101,18 @@ export function driftReport(stack: string, previewJson: string, exitCode: number
         return { drifted: false, text: `✓ ${stack}: no drift: the cluster is as the stack says` };
     }
     const lost = lostVolumes(digest, summary);
+    const fields = driftedFields(digest);
     return {
         drifted: true,
         text: [
-            `✗ ${stack}: drift: the cluster differs from the stack; \`pulumi up --stack ${stack}\` would:`,
-            "",
-            renderSummaryMarkdown(summary, { stack }).trimEnd(),
+            `✗ ${stack}: drift: the cluster differs from the stack.`,
+            ...(fields.length > 0 ? ["", `What differs (\`pulumi up --refresh --stack ${stack}\` sets it back to the stack's value; a plain \`pulumi up\` compares with the state and sees nothing):`, ...fields.map((f) => `- ${f}`)] : []),
             ...(lost.length > 0 ? ["", ...lost.map((l) => `- ⚠ ${l}`)] : []),
+            // The PR comment's table, when it sees a change (it compares the stack's old and new
+            // inputs, which a refresh leaves equal: for a drift alone it would say "Unchanged").
+            ...(summary.apps.some((a) => a.workload !== "unchanged")
+                ? ["", `\`pulumi up --refresh --stack ${stack}\` would:`, "", renderSummaryMarkdown(summary, { stack }).trimEnd()]
+                : []),
         ].join("\n"),
     };
 }

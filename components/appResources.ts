@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { AppSettings } from "./config";
+import { PATCH_FORCE_ANNOTATION } from "./identifiers";
 import { ADMIN_TOKEN_KEY, headlessServiceName, metadata, podDnsNames, pvcName, selectorLabels, serviceUrl } from "./manifests";
 
 /** What both app components take. */
@@ -80,7 +81,7 @@ export function volumeResizePatches(app: AppSettings, namespace: pulumi.Input<st
         new k8s.core.v1.PersistentVolumeClaimPatch(
             pvcName(app, ordinal),
             {
-                metadata: { name: pvcName(app, ordinal), namespace, annotations: { "pulumi.com/patchForce": "true" } },
+                metadata: { name: pvcName(app, ordinal), namespace, annotations: { [PATCH_FORCE_ANNOTATION]: "true" } },
                 spec: { resources: { requests: { storage: app.storageSize } } },
             },
             { parent, dependsOn, retainOnDelete: true },

@@ -13,6 +13,12 @@ export const APP_COMPONENT_TYPES = {
     helm: "stateful-apps:index:HelmStatefulApp",
 } as const satisfies Record<DeployMethod, string>;
 
+/**
+ * Server-side apply with force: the provider takes a field back from another field manager
+ * (`kubectl scale`, `kubectl set image`) instead of failing with a conflict.
+ */
+export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
+
 /** How Pulumi's Kubernetes provider deletes an object: `orphan`, `background` or (its default) `foreground`. */
 export const DELETION_PROPAGATION_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
 

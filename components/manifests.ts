@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AppSettings } from "./config";
-import { DELETION_PROPAGATION_ANNOTATION, SECRET_CHECKSUM_ANNOTATION } from "./identifiers";
+import { DELETION_PROPAGATION_ANNOTATION, PATCH_FORCE_ANNOTATION, SECRET_CHECKSUM_ANNOTATION } from "./identifiers";
 
 type Metadata = k8s.types.input.meta.v1.ObjectMeta;
 
@@ -41,9 +41,14 @@ export function commonLabels(app: AppSettings): Record<string, string> {
  */
 export const BACKGROUND_DELETION: Record<string, string> = { [DELETION_PROPAGATION_ANNOTATION]: "background" };
 
-/** Metadata of an app's object: named after the app, its labels, background deletion (unless `annotations` says otherwise, as the StatefulSet's orphan does). */
+/**
+ * Metadata of an app's object: named after the app, its labels, background deletion (unless
+ * `annotations` says otherwise, as the StatefulSet's orphan does), and forced server-side apply:
+ * the stack owns these objects, so a field someone changed with kubectl is taken back by the
+ * next `pulumi up` (and shown by its preview) instead of failing it with a field-manager conflict.
+ */
 export function metadata(app: AppSettings, namespace: pulumi.Input<string>, name = app.name, annotations?: Record<string, pulumi.Input<string>>): Metadata {
-    return { name, namespace, labels: commonLabels(app), annotations: { ...BACKGROUND_DELETION, ...annotations } };
+    return { name, namespace, labels: commonLabels(app), annotations: { ...BACKGROUND_DELETION, [PATCH_FORCE_ANNOTATION]: "true", ...annotations } };
 }
 
 /** `<app>-<i>.<app>-headless.<namespace>.svc.cluster.local` for every ordinal. */
