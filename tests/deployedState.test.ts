@@ -11,8 +11,8 @@ const SECRET_OUTPUTS = ["apps"];
 
 for (const deployMethod of ["raw", "helm"] as const) {
     describe(`namespace change (${deployMethod})`, () => {
-        const config = () => ({ ...clone(loadStackFile("dev")), "stateful-apps:deployMethod": deployMethod });
-        const moved = () => ({ ...config(), "stateful-apps:namespace": "elsewhere" });
+        const config = (): Record<string, any> => ({ ...clone(loadStackFile("dev")), "stateful-apps:deployMethod": deployMethod });
+        const moved = (): Record<string, any> => ({ ...config(), "stateful-apps:namespace": "elsewhere" });
 
         it("the shipped dev namespace is the one the fixture says was deployed", () => {
             assert.strictEqual(config()["stateful-apps:namespace"], DEPLOYED.namespace);
