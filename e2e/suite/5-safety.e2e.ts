@@ -5,10 +5,11 @@
 import * as assert from "assert";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import {
-    BACKEND_DIR, cleanupNamespace, clone, eventually, execIn, kubectl, kubectlJson, loadShippedConfig, pods, pvcs,
-    readyPods, Stack, visitsOnDisk, visitThroughService,
+    BACKEND_DIR, cleanupNamespace, clone, eventually, execIn, kubectl, kubectlJson, loadShippedConfig, pods, previewSteps, PROJECT_DIR, pvcs,
+    readyPods, serviceAccountKubeconfig, Stack, visitsOnDisk, visitThroughService,
 } from "./harness";
 
 const APP = "python-app";
@@ -19,6 +20,41 @@ const counts = (ns: string, app = APP) => Object.fromEntries(pods(ns, app).map((
 function stateFiles(dir = BACKEND_DIR): string[] {
     return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
         e.isDirectory() ? stateFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]);
+}
+
+/** ci/preview-account.yaml applied for `ns` as a cluster admin would; returns a kubeconfig file of that account. */
+function previewAccountKubeconfig(ns: string): string {
+    const manifest = fs.readFileSync(path.join(PROJECT_DIR, "ci", "preview-account.yaml"), "utf8").replace(/NAMESPACE/g, ns);
+    kubectl(["apply", "-f", "-"], { input: manifest });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "preview-account-")), "kubeconfig");
+    fs.writeFileSync(file, serviceAccountKubeconfig(ns, "stateful-apps-preview"), { mode: 0o600 });
+    return file;
+}
+
+/**
+ * Scenario 16 (issue 20 item 11): a PR's preview with the account CI gives it. The preview of a
+ * change (replicas 2 → 3) plans exactly the deployer's steps; `pulumi up` with it is refused and
+ * the cluster is unchanged.
+ */
+function assertPreviewAccountReadsOnly(stack: Stack, ns: string, config: Record<string, any>, writeConfig: (c: Record<string, unknown>) => void) {
+    const kubeconfig = previewAccountKubeconfig(ns);
+    const changed = clone(config);
+    changed["stateful-apps:apps"][APP].replicas = 3;
+    writeConfig(changed);
+    try {
+        const changes = (steps: { op: string; urn: string }[]) => steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn}`);
+        const asDeployer = changes(previewSteps(stack, `${stack.name}-preview-as-deployer`));
+        assert.ok(asDeployer.length > 0, "the change is previewed as a change");
+        const asPreviewAccount = changes(previewSteps(stack, `${stack.name}-preview-as-preview-account`, { KUBECONFIG: kubeconfig }));
+        assert.deepStrictEqual(asPreviewAccount, asDeployer);
+        const up = stack.pulumi(["up", "--yes", "--skip-preview"], { allowFailure: true, env: { KUBECONFIG: kubeconfig }, log: `${stack.name}-up-as-preview-account` });
+        assert.notStrictEqual(up.status, 0, "the preview account cannot deploy");
+        assert.match(up.output, /forbidden/i);
+        assert.strictEqual(kubectlJson(["get", "statefulset", APP, "-n", ns]).spec.replicas, 2, "nothing changed in the cluster");
+    } finally {
+        writeConfig(config);
+        fs.rmSync(path.dirname(kubeconfig), { recursive: true, force: true });
+    }
 }
 
 describe("safety (raw, real pods): secrets, replacement, retention, removal, destroy", function () {
@@ -58,6 +94,10 @@ describe("safety (raw, real pods): secrets, replacement, retention, removal, des
         }
         assert.ok(!fs.readFileSync(path.join(stack.dir, "Pulumi.safety.yaml"), "utf8").includes(secret), "the stack file holds it encrypted");
         // Every pulumi command's output was already checked for it by the harness.
+    });
+
+    it("scenario 16 (raw): the preview account of ci/preview-account.yaml previews a change with the deployer's steps and cannot deploy it", () => {
+        assertPreviewAccountReadsOnly(stack, NS, config, writeConfig);
     });
 
     it("podManagementPolicy change: previewed as a replacement restarting no pod; pods, PVCs and counts survive", async () => {
@@ -135,6 +175,29 @@ describe("Helm mode and switching deploy methods (real pods): volumes and counts
         stack?.destroy();
         stack?.remove();
         cleanupNamespace(NS);
+    });
+
+    it("scenario 16 (helm): the preview account of ci/preview-account.yaml previews a change with the deployer's steps and cannot deploy it", () => {
+        assertPreviewAccountReadsOnly(stack, NS, config, (c) => stack.writeConfig(c));
+    });
+
+    it("Helm mode with pvcRetentionPolicy.whenDeleted Delete and a replacing change (a release replacement would delete every PVC): preview and up --skip-preview are refused naming the key; release, PVCs and counts untouched", () => {
+        const helmRevisions = () => kubectl(["get", "secrets", "-n", NS, "-l", `owner=helm,name=${APP}`, "-o", "name"]).trim().split("\n").sort();
+        const before = { pvcs: uids(pvcs(NS, APP)), counts: counts(NS), revisions: helmRevisions(), pods: uids(pods(NS, APP)) };
+        const risky = clone(config);
+        risky["stateful-apps:apps"][APP].pvcRetentionPolicy = { whenDeleted: "Delete", whenScaled: "Retain" };
+        risky["stateful-apps:apps"][APP].storageSize = "128Mi";
+        stack.writeConfig(risky);
+        try {
+            for (const args of [["preview"], ["up", "--yes", "--skip-preview"]]) {
+                const res = stack.pulumi(args, { allowFailure: true, log: `switch-helm-retention-delete-${args[0]}` });
+                assert.notStrictEqual(res.status, 0, `pulumi ${args[0]} refused`);
+                assert.match(res.output, /apps\.python-app\.pvcRetentionPolicy\.whenDeleted: got "Delete"; expected Retain with deployMethod helm/);
+            }
+        } finally {
+            stack.writeConfig(config);
+        }
+        assert.deepStrictEqual({ pvcs: uids(pvcs(NS, APP)), counts: counts(NS), revisions: helmRevisions(), pods: uids(pods(NS, APP)) }, before);
     });
 
     it("Helm mode storage resize: previewed as a release replacement restarting all pods; same PVCs at the new size, counts kept", async () => {

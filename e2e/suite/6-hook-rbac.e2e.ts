@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { deleteAppPods, HOOK_RBAC, kubernetesPodApi, labelSelector } from "../../components/podCleanup";
-import { cleanupNamespace, eventually, kubectl, kubectlJson, PROJECT_DIR } from "./harness";
+import { cleanupNamespace, eventually, kubectl, kubectlJson, PROJECT_DIR, serviceAccountKubeconfig } from "./harness";
 
 const NS = "e2e-hook-rbac";
 const LABELS = { "app.kubernetes.io/name": "rbac-probe", "app.kubernetes.io/instance": "rbac-probe" };
@@ -30,14 +30,7 @@ function restrictedKubeconfig(name: string, rules: object[]): string {
             ],
         }),
     });
-    const token = kubectl(["create", "token", name, "-n", NS, "--duration=10m"]).trim();
-    const server = kubectlJson(["config", "view", "--minify"]).clusters[0].cluster.server;
-    return yaml.dump({
-        apiVersion: "v1", kind: "Config", "current-context": name,
-        clusters: [{ name, cluster: { server, "insecure-skip-tls-verify": true } }],
-        users: [{ name, user: { token } }],
-        contexts: [{ name, context: { cluster: name, user: name } }],
-    });
+    return serviceAccountKubeconfig(NS, name);
 }
 
 async function startPods(n: number) {

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
+import * as yaml from "js-yaml";
 import { AppSummary, summaryByApp } from "../../ci/preview-summary";
 import { chartDefaults, deepMerge } from "../../components/config";
 import { Json } from "../../components/problems";
@@ -77,11 +78,11 @@ export class Stack {
         writeStackConfig(this.dir, this.name, config);
     }
 
-    /** Runs `pulumi <args> -s <stack>`; throws with the output unless `allowFailure`. */
-    pulumi(args: string[], opts: { allowFailure?: boolean; log?: string } = {}): CommandResult {
+    /** Runs `pulumi <args> -s <stack>`; throws with the output unless `allowFailure`; `env` is added to the environment. */
+    pulumi(args: string[], opts: { allowFailure?: boolean; log?: string; env?: NodeJS.ProcessEnv } = {}): CommandResult {
         const { full, started } = this.command(args);
         const res = spawnSync("pulumi", [...full, "--non-interactive"], {
-            cwd: this.dir, env: pulumiEnv(), encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60 * 1000,
+            cwd: this.dir, env: { ...pulumiEnv(), ...opts.env }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60 * 1000,
         });
         return this.result(args, full, started, res.status ?? -1, `${res.stdout ?? ""}${res.stderr ?? ""}`, opts);
     }
@@ -246,6 +247,21 @@ export async function deletePodAndAwaitReplacement(ns: string, app: string, name
 export const readyPods = (ns: string, app: string) =>
     pods(ns, app).filter((p) => p.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True"));
 
+/**
+ * A kubeconfig (contents) for a ServiceAccount of `namespace`, with a short-lived token: what a
+ * CI environment is given for an account the cluster admin created.
+ */
+export function serviceAccountKubeconfig(namespace: string, account: string): string {
+    const token = kubectl(["create", "token", account, "-n", namespace, "--duration=10m"]).trim();
+    const server = kubectlJson(["config", "view", "--minify"]).clusters[0].cluster.server;
+    return yaml.dump({
+        apiVersion: "v1", kind: "Config", "current-context": account,
+        clusters: [{ name: account, cluster: { server, "insecure-skip-tls-verify": true } }],
+        users: [{ name: account, user: { token } }],
+        contexts: [{ name: account, context: { cluster: account, user: account } }],
+    });
+}
+
 /** Deletes a namespace left by a scenario (retained by design) and frees its PVs for reuse. */
 export function cleanupNamespace(ns: string) {
     kubectl(["delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=180s"], { allowFailure: true });
@@ -257,8 +273,8 @@ export function cleanupNamespace(ns: string) {
  * The steps of a `pulumi preview --json`, without the program's read of its own stack outputs
  * (a StackReference, op "read" on every run: it reads, it changes nothing).
  */
-export function previewSteps(stack: Stack, log: string): { op: string; urn: string; type: string; name: string }[] {
-    const out = stack.pulumi(["preview", "--json"], { log }).output;
+export function previewSteps(stack: Stack, log: string, env?: NodeJS.ProcessEnv): { op: string; urn: string; type: string; name: string }[] {
+    const out = stack.pulumi(["preview", "--json"], { log, env }).output;
     const json = JSON.parse(out.slice(out.indexOf("{"), out.lastIndexOf("}") + 1));
     return (json.steps ?? []).filter((s: any) => s.op !== "read").map((s: any) => {
         const parts = s.urn.split("::");
