@@ -131,6 +131,21 @@ create_cluster() {
   fi
 }
 
+# restart_control_plane: a created cluster whose apiserver, etcd or controllers died (killed, or an
+# interrupted create) gets the missing processes back with kwokctl (it starts only those whose
+# recorded PID is gone), keeping etcd's data: recreating the cluster would lose every object and,
+# with the node's volumes, every visit.
+restart_control_plane() {
+  local out="$KWOK_HOME/start-$CLUSTER_NAME.log" i
+  kwokctl start cluster --name "$CLUSTER_NAME" >"$out" 2>&1 || { log "kwokctl start cluster failed (log: $out)"; return 1; }
+  for ((i = 0; i < 60; i++)); do
+    cluster_healthy && return 0
+    sleep 1
+  done
+  log "the restarted control plane did not answer /readyz within 60s (log: $out)"
+  return 1
+}
+
 add_nodes() {
   ((NODE_COUNT > 0)) || return 0
   local have
@@ -208,9 +223,15 @@ cmd_up() {
   phase "tools" ensure_tools
   if cluster_exists && [[ "${E2E_FRESH_CLUSTER:-0}" != 1 ]] && cluster_healthy; then
     log "cluster $CLUSTER_NAME is already up; reusing it (E2E_FRESH_CLUSTER=1 recreates it)"
+  elif cluster_exists && [[ "${E2E_FRESH_CLUSTER:-0}" != 1 ]] && phase "restart the control plane" restart_control_plane; then
+    log "cluster $CLUSTER_NAME: its stopped control-plane processes were started again; etcd's data (every object) kept"
   else
     if cluster_exists; then
       log "cluster $CLUSTER_NAME exists but is not healthy (or E2E_FRESH_CLUSTER=1): recreating it"
+      cmd_down
+    elif [[ -d "$CLUSTER_DIR" ]]; then
+      # An interrupted create: whatever it started is stopped (by recorded PID) before a new one.
+      log "cluster $CLUSTER_NAME: removing what an interrupted create left"
       cmd_down
     fi
     phase "kwokctl create cluster" create_cluster

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Fault tests of the local lifecycle (issue #19), one npm start cluster for all of them, each
 # asserted; the machine must come out exactly as it went in:
+#   case 2  npm start interrupted, its whole process group signalled as Ctrl-C (SIGINT) or a
+#           supervisor (SIGTERM) does: during a tool build (INT), during cluster up (TERM), during
+#           pulumi up (INT; and TERM in case 1's redeploy): every process of the group exits, no
+#           stamp of the interrupted build is written, and the next npm start completes and passes the lab;
 #   case 3  npm start twice: the second run is a no-op deploy (no resource changes) that re-checks the lab;
 #   case 5  npm run test:e2e while npm start's cluster is up: refuses, naming npm run stop, and
 #           leaves the user's cluster and pods as they were (it used to reuse it and tear it down);
-#   case 4  the node's kubelet, then its containerd, killed behind the stack's back (by the PIDs
-#           node.sh recorded): the next npm start restarts them, same pods, the lab passes;
+#   case 4  the node's kubelet, its containerd, then the control plane's kube-apiserver killed
+#           behind the stack's back (by the PIDs node.sh and kwokctl recorded): the next npm start
+#           restarts them, same pods (etcd kept: the cluster is not recreated), the lab passes;
 #   case 1  the README's manual `pulumi destroy --run-program`, npm start again (it adopts the
 #           retained namespace), destroy again, then npm run stop: exit 0 and the
 #           machine restored (before the fix stop's second destroy re-registered the program's
@@ -17,6 +22,7 @@ cd "$PROJECT_DIR"
 LOGS_DIR="$STATEFUL_APPS_CACHE/test-lifecycle-faults"
 rm -rf "$LOGS_DIR" && mkdir -p "$LOGS_DIR"
 NODE_PIDS="$STATEFUL_APPS_CACHE/node/run/pids"
+CONTROL_PLANE_PIDS="$STATEFUL_APPS_CACHE/kwok/clusters/stateful-apps-e2e/pids"
 
 machine_state() {
   { ip -o link show | awk -F': ' '{print $2}' | sort
@@ -36,19 +42,52 @@ npm_start() {
 
 pod_uids() { kubectl get pods -n stateful-apps-dev -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.uid} {end}'; }
 
-# kill_recorded NAME: kills the node process NAME by the PID node.sh recorded, and waits for it.
+# kill_recorded NAME PIDS_DIR: kills the cluster process NAME by the PID recorded in PIDS_DIR, and waits for it.
 kill_recorded() {
   local pid
-  pid=$(<"$NODE_PIDS/$1.pid")
+  pid=$(tr -dc '0-9' <"$2/$1.pid")
   [[ "$(tr '\0' ' ' </proc/"$pid"/cmdline)" == *"$1"* ]] || die "pid $pid recorded for $1 is not $1"
   kill -9 "$pid"
   while [[ -d /proc/$pid && "$(awk '{print $3}' /proc/"$pid"/stat 2>/dev/null)" != Z ]]; do sleep 0.2; done
   log "killed $1 (pid $pid)"
 }
 
+# interrupt SIGNAL PATTERN LOG: npm start in a process group of its own; once its log matches
+# PATTERN (grep -E) the whole group gets SIGNAL, as a terminal's Ctrl-C or a supervisor sends it.
+# Dies unless npm start then fails and every process of the group is gone within 60 s.
+interrupt() {
+  local sig=$1 pattern=$2 name=$3 pgid i
+  setsid bash cluster/start.sh >"$LOGS_DIR/$name.log" 2>&1 &
+  pgid=$!
+  for ((i = 0; i < 1200; i++)); do
+    grep -Eq -- "$pattern" "$LOGS_DIR/$name.log" && break
+    [[ -d /proc/$pgid ]] || { tail -20 "$LOGS_DIR/$name.log" >&2; die "npm start ($name) ended before '$pattern'"; }
+    sleep 0.25
+  done
+  grep -Eq -- "$pattern" "$LOGS_DIR/$name.log" || die "npm start ($name) never reached '$pattern'"
+  kill -"$sig" -- -"$pgid"
+  for ((i = 0; i < 240; i++)); do
+    [[ -z "$(pgrep -g "$pgid" || true)" ]] && break
+    sleep 0.25
+  done
+  [[ -z "$(pgrep -g "$pgid" || true)" ]] || die "processes of the interrupted npm start still run 60 s after SIG$sig: $(pgrep -a -g "$pgid" | head -5)"
+  if wait "$pgid"; then die "npm start ($name) succeeded although interrupted with SIG$sig"; fi
+  log "case 2: npm start got SIG$sig at '$pattern': every process of it exited"
+}
+
 before=$(machine_state)
+
+# case 2, from a stopped machine: a tool build, cluster up and pulumi up interrupted in turn;
+# each next npm start gets past the phase the previous one was interrupted in.
+rm -f "$STAMP_DIR/coredns"
+interrupt INT "go build \(coredns\)" interrupted-tool-build
+[[ ! -f "$STAMP_DIR/coredns" ]] || die "the interrupted coredns build wrote its stamp"
+interrupt TERM "── kwokctl create cluster" interrupted-cluster-up
+grep -q "go build (coredns)" "$LOGS_DIR/interrupted-cluster-up.log" && [[ -f "$STAMP_DIR/coredns" ]] ||
+  die "npm start after the interrupted build did not rebuild coredns and stamp it"
+interrupt INT "StatefulSet +[a-z-]+ +creating" interrupted-pulumi-up
 first=$(npm_start start-1)
-log "npm start: ${first}s"
+log "case 2: npm start after the interrupted pulumi up: ${first}s, lab passed"
 
 # case 3
 second=$(npm_start start-2)
@@ -68,11 +107,11 @@ kubectl get --raw /readyz >/dev/null || die "the cluster does not answer after t
 log "case 5: npm run test:e2e refused; the user's cluster and pods untouched"
 
 # case 4
-for component in kubelet containerd; do
-  kill_recorded "$component"
-  took=$(npm_start "after-killed-$component")
-  [[ "$(pod_uids)" == "$uids" ]] || die "after a killed $component: pods were re-created ($(pod_uids) vs $uids)"
-  log "case 4: $component killed; npm start recovered in ${took}s, same pods, lab passed"
+for component in kubelet:"$NODE_PIDS" containerd:"$NODE_PIDS" kube-apiserver:"$CONTROL_PLANE_PIDS"; do
+  kill_recorded "${component%%:*}" "${component#*:}"
+  took=$(npm_start "after-killed-${component%%:*}")
+  [[ "$(pod_uids)" == "$uids" ]] || die "after a killed ${component%%:*}: pods were re-created ($(pod_uids) vs $uids)"
+  log "case 4: ${component%%:*} killed; npm start recovered in ${took}s, same pods, lab passed"
 done
 
 # case 1
@@ -84,8 +123,9 @@ kubectl get namespace stateful-apps-dev >/dev/null || die "the manual destroy de
 # Issue 20.5: the retained namespace is no longer in the state; the next up must adopt it (the
 # namespace's own provider sets upsertExistingObjects, which providers >= 4.29 need; the v4.25
 # provider built here always upserts, so this run proves the flag is accepted, not the 4.29 refusal).
+interrupt TERM "StatefulSet +[a-z-]+ +creating" interrupted-redeploy
 took=$(npm_start after-manual-destroy)
-log "npm start after a manual destroy: ${took}s, redeployed into the retained namespace, lab passed"
+log "npm start after a manual destroy (its first attempt interrupted): ${took}s, redeployed into the retained namespace, lab passed"
 (
   cd "$LOCAL_WORKSPACE"
   pulumi destroy --yes --run-program --stack "$LOCAL_STACK" >"$LOGS_DIR/manual-destroy-2.log" 2>&1
