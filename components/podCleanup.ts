@@ -12,7 +12,7 @@
 // silently.
 import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
-import { hookRegistration, HOOKS_UNSUPPORTED } from "./sdkInternals";
+import { hookRegistration, HOOKS_UNSUPPORTED, monitorLacksHookRpc } from "./sdkInternals";
 
 /** The hook's name: the engine records it in the state and calls it by name on a later run. */
 export const POD_CLEANUP_HOOK = "stateful-apps-delete-app-pods";
@@ -244,6 +244,10 @@ export async function onAppDeleted(args: pulumi.ResourceHookArgs, api: () => Pod
  * then deploys without the hook, and destroy leaves pods running.
  */
 export async function registerPodCleanupHook(): Promise<pulumi.ResourceHook | undefined> {
+    if (monitorLacksHookRpc()) {
+        await warnWithoutHook("the engine's monitor has no RegisterResourceHook, as under Pulumi's unit-test mocks");
+        return undefined;
+    }
     // The stack config as the program saw it: the engine calls the hook later, through its
     // callback server, outside the program's own context.
     const config = pulumi.runtime.allConfig();
@@ -257,14 +261,18 @@ export async function registerPodCleanupHook(): Promise<pulumi.ResourceHook | un
         if (!HOOKS_UNSUPPORTED.test(message)) {
             throw e;
         }
-        await pulumi.log.warn(
-            `This Pulumi CLI or language host cannot register resource hooks (${message.split("\n")[0]}). ` +
-                `Without the hook, \`pulumi destroy\` and removing an app leave the app's pods running (PVCs and namespace are kept anyway); ` +
-                `delete them with: kubectl delete pod -n <namespace> -l app.kubernetes.io/instance=<app>. ` +
-                `Use a Pulumi CLI and pulumi-language-nodejs >= 3.248 to get the hook.`,
-        );
+        await warnWithoutHook(message.split("\n")[0]);
         return undefined;
     }
+}
+
+function warnWithoutHook(reason: string): Promise<void> {
+    return pulumi.log.warn(
+        `This Pulumi CLI or language host cannot register resource hooks (${reason}). ` +
+            `Without the hook, \`pulumi destroy\` and removing an app leave the app's pods running (PVCs and namespace are kept anyway); ` +
+            `delete them with: kubectl delete pod -n <namespace> -l app.kubernetes.io/instance=<app>. ` +
+            `Use a Pulumi CLI and pulumi-language-nodejs >= 3.248 to get the hook.`,
+    );
 }
 
 /** Resource options that attach the hook to an app component (none without a hook). */

@@ -1,6 +1,6 @@
-// The two facts this program needs from the Pulumi SDK that it has no public API for, in one
+// The three facts this program needs from the Pulumi SDK that it has no public API for, in one
 // place. Checked against @pulumi/pulumi 3.248.0 (pinned in package.json); tests/sdkInternals.test.ts
-// fails if either moves, so an SDK upgrade cannot silently change what they mean.
+// fails if one moves, so an SDK upgrade cannot silently change what they mean.
 import * as pulumi from "@pulumi/pulumi";
 
 /**
@@ -31,7 +31,17 @@ export function hookRegistration(hook: pulumi.ResourceHook): Promise<void> {
 
 /**
  * What a registration failure says when hooks cannot be registered at all: a CLI or language host
- * without RegisterResourceHook (gRPC UNIMPLEMENTED), the SDK's own check of the engine's features,
- * or Pulumi's unit-test mocks, whose monitor has no registerResourceHook method (3.248.0).
+ * without RegisterResourceHook (gRPC UNIMPLEMENTED), or the SDK's own check of the engine's features.
  */
-export const HOOKS_UNSUPPORTED = /UNIMPLEMENTED|does not support resource hooks|registerResourceHook is not a function/;
+export const HOOKS_UNSUPPORTED = /UNIMPLEMENTED|does not support resource hooks/;
+
+/**
+ * Whether the monitor the program talks to has no RegisterResourceHook RPC at all, asked before a
+ * hook is created: Pulumi's unit-test mock monitor (setMocks, 3.248.0) has none, and a hook
+ * created there leaves the SDK's keep-alive of that RPC pending for good (the program then ends
+ * with "promises were still active").
+ */
+export function monitorLacksHookRpc(): boolean {
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResourceHook?: unknown } | undefined;
+    return monitor !== undefined && typeof monitor.registerResourceHook !== "function";
+}

@@ -20,7 +20,9 @@ export interface RegisteredResource {
 
 export interface ProgramRun {
     resources: RegisteredResource[];
-    /** Resource hooks the program registered with the engine. */
+    /** Names of the resource hooks the program registered with the engine (RegisterResourceHook). */
+    registeredHooks: string[];
+    /** The hooks attached to resources (their `hooks` option), each once. */
     hooks: pulumi.ResourceHook[];
     /** What each component registered with registerOutputs, by resource name. */
     componentOutputs: Record<string, any>;
@@ -108,7 +110,7 @@ export async function runProgram(
     resources: RegisteredResource[] = [],
     engine: EngineOptions = {},
 ): Promise<ProgramRun> {
-    const hooks: pulumi.ResourceHook[] = [];
+    const registeredHooks: string[] = [];
     const componentOutputs: Record<string, any> = {};
     const optsByUrnName = new Map<string, pulumi.CustomResourceOptions>();
     await pulumi.runtime.setMocks(
@@ -136,7 +138,7 @@ export async function runProgram(
     );
     const { values, secretKeys } = encodeConfig(config);
     pulumi.runtime.setAllConfig(values, secretKeys);
-    simulateCallbacks(hooks, componentOutputs, engine);
+    answerEngineRpcs(registeredHooks, componentOutputs, engine);
 
     let programExports: Record<string, any> = {};
     await pulumi.runtime.runInPulumiStack(async () => {
@@ -159,9 +161,11 @@ export async function runProgram(
     for (const [key, value] of Object.entries(programExports)) {
         outputs[key] = await resolveDeep(value, key, secretOutputs);
     }
+    const attached = resources.flatMap((r) => Object.values(r.opts.hooks ?? {}).flat() as pulumi.ResourceHook[]);
     const run: ProgramRun = {
         resources,
-        hooks,
+        registeredHooks,
+        hooks: [...new Set(attached)],
         componentOutputs,
         outputs,
         secretOutputs,
@@ -179,24 +183,27 @@ export async function runProgram(
 }
 
 /**
- * Pulumi's mocks implement neither hook registration nor a record of component outputs. Stand
- * in for the SDK's callback server (which would also start a gRPC server) and record both.
+ * Two ResourceMonitor RPCs that Pulumi's mock monitor lacks, answered as the engine would on the
+ * monitor the SDK talks to (pulumi.runtime.getMonitor()): RegisterResourceHook (the SDK's own
+ * callback server sends it; recorded, or refused like an engine without hooks) and
+ * RegisterResourceOutputs (recorded: what a component's hook will get as its old outputs).
  */
-function simulateCallbacks(hooks: pulumi.ResourceHook[], componentOutputs: Record<string, any>, engine: EngineOptions) {
-    const store = require("@pulumi/pulumi/runtime/state").getStore();
-    store.callbacks = {
-        async registerResourceHook(hook: pulumi.ResourceHook) {
-            if (engine.resourceHooks === false) {
-                throw new Error("12 UNIMPLEMENTED: unknown method RegisterResourceHook for service pulumirpc.ResourceMonitor");
-            }
-            hooks.push(hook);
-        },
-        // Called on every resource registration; nothing is pending in this stand-in.
-        async awaitStackRegistrations() {},
+function answerEngineRpcs(registeredHooks: string[], componentOutputs: Record<string, any>, engine: EngineOptions) {
+    type Callback = (err: Error | null, response?: unknown) => void;
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+        registerResourceHook?: (req: { getName(): string }, callback: Callback) => void;
+        registerResourceOutputs: (req: { getUrn(): string; getOutputs(): { toJavaScript(): unknown } | undefined }, callback: Callback) => void;
     };
-    const monitor = pulumi.runtime.getMonitor() as any;
+    monitor.registerResourceHook = (req, callback) => {
+        if (engine.resourceHooks === false) {
+            callback(new Error("12 UNIMPLEMENTED: unknown method RegisterResourceHook for service pulumirpc.ResourceMonitor"));
+            return;
+        }
+        registeredHooks.push(req.getName());
+        callback(null, {});
+    };
     const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
-    monitor.registerResourceOutputs = (req: any, callback: any) => {
+    monitor.registerResourceOutputs = (req, callback) => {
         const name = String(req.getUrn()).split("::").pop()!;
         componentOutputs[name] = req.getOutputs()?.toJavaScript();
         return registerResourceOutputs(req, callback);

@@ -56,7 +56,8 @@ describe("pod cleanup hook: wiring", () => {
     for (const stack of ["dev", "staging", "prod"]) {
         it(`${stack}: each app component, and nothing else, carries the afterDelete hook`, async () => {
             const run = await runProgram(loadStackFile(stack), stack);
-            assert.deepStrictEqual(run.hooks.map((h) => h.name), [POD_CLEANUP_HOOK], "registered once");
+            assert.deepStrictEqual(run.registeredHooks, [POD_CLEANUP_HOOK], "registered once");
+            assert.deepStrictEqual(run.hooks.map((h) => h.name), [POD_CLEANUP_HOOK], "one hook object on every component");
             const withHooks = run.resources.filter((r) => r.opts.hooks);
             const componentType = stack === "staging" ? T.helmApp : T.rawApp;
             assert.deepStrictEqual(withHooks.map((r) => `${r.type}/${r.name}`).sort(), [`${componentType}/js-app`, `${componentType}/python-app`]);
@@ -71,7 +72,7 @@ describe("pod cleanup hook: wiring", () => {
         const config = clone(loadStackFile("dev"));
         config["stateful-apps:apps"] = {};
         const run = await runProgram(config);
-        assert.deepStrictEqual(run.hooks.map((h) => h.name), [POD_CLEANUP_HOOK]);
+        assert.deepStrictEqual(run.registeredHooks, [POD_CLEANUP_HOOK]);
         assert.deepStrictEqual(run.ofType(T.rawApp), []);
     });
 
@@ -101,8 +102,8 @@ describe("pod cleanup hook: wiring", () => {
         (pulumi.log as any).warn = async (msg: string) => { warnings.push(msg); };
         try {
             const run = await runProgram(loadStackFile("dev"), "dev", [], { resourceHooks: false });
+            assert.deepStrictEqual(run.registeredHooks, []);
             assert.deepStrictEqual(run.hooks, []);
-            assert.strictEqual(run.resources.filter((r) => r.opts.hooks).length, 0);
             assert.strictEqual(run.ofType(T.statefulSet).length, 2);
         } finally {
             (pulumi.log as any).warn = warn;

@@ -3,7 +3,7 @@
 // losing its pod-cleanup hook.
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { hookRegistration, isConfigSecret } from "../components/sdkInternals";
+import { hookRegistration, isConfigSecret, monitorLacksHookRpc } from "../components/sdkInternals";
 
 describe("SDK internals (components/sdkInternals.ts)", () => {
     it("runtime/config isConfigSecret tells secret keys from plain ones", () => {
@@ -17,5 +17,13 @@ describe("SDK internals (components/sdkInternals.ts)", () => {
         const registration = hookRegistration(hook);
         assert.ok(registration instanceof Promise);
         await registration.catch(() => undefined); // registered or refused: either way it settles
+    });
+
+    it("Pulumi's mock monitor has no registerResourceHook (the program asks before creating its hook)", async () => {
+        await pulumi.runtime.setMocks({ newResource: (args) => ({ id: args.name, state: args.inputs }), call: (args) => args.inputs });
+        assert.strictEqual(monitorLacksHookRpc(), true);
+        const monitor = pulumi.runtime.getMonitor() as unknown as { registerResourceHook?: unknown };
+        monitor.registerResourceHook = () => undefined;
+        assert.strictEqual(monitorLacksHookRpc(), false);
     });
 });
