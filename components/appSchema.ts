@@ -6,13 +6,14 @@ import * as fs from "fs";
 import * as path from "path";
 import Ajv, { ErrorObject } from "ajv";
 import { CHART_DIR } from "./paths";
+import { POD_FACTS, POD_FACTS_KEY } from "./podFacts";
 import { CONFIG_NAMESPACE, isObject, Json, show } from "./problems";
 
 type Schema = Record<string, any>;
 export const APP_SCHEMA: Schema = JSON.parse(fs.readFileSync(path.join(CHART_DIR, "values.schema.json"), "utf8"));
 
-/** Chart values the program fills in itself (an app's Secret); not settings a user may set. */
-export const PROGRAM_FILLED_KEYS = ["adminTokenSecret", "secretEnvNames", "secretChecksum"] as const;
+/** Chart values that are not settings a user may set: what the program fills in itself (an app's Secret), and the images' fixed pod facts. */
+export const PROGRAM_FILLED_KEYS = ["adminTokenSecret", "secretEnvNames", "secretChecksum", POD_FACTS_KEY] as const;
 
 /** The keys a user may set under `apps.<app>`: the schema's, minus the program-filled ones. */
 export const APP_KEYS: readonly string[] = Object.keys(APP_SCHEMA.properties).filter(
@@ -87,7 +88,7 @@ const IGNORED_KEYWORDS = new Set(["if", "propertyNames"]);
  * key, prefixed with `stateful-apps:apps.<app>.`.
  */
 export function schemaProblems(app: string, settings: Record<string, Json>, userValue: Record<string, Json>): string[] {
-    const values = { ...settings, adminTokenSecret: app, secretEnvNames: [] };
+    const values = { ...settings, adminTokenSecret: app, secretEnvNames: [], [POD_FACTS_KEY]: POD_FACTS as unknown as Json };
     if (validate(values)) {
         return [];
     }

@@ -4,12 +4,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AppSettings } from "./config";
 import { DELETION_PROPAGATION_ANNOTATION, PATCH_FORCE_ANNOTATION, SECRET_CHECKSUM_ANNOTATION } from "./identifiers";
+import { httpProbe, POD_FACTS } from "./podFacts";
 
 type Metadata = k8s.types.input.meta.v1.ObjectMeta;
 
 /** The Secret (one per app, named after it) holds the admin token under this key, and the app's secretEnv. */
 export const ADMIN_TOKEN_KEY = "ADMIN_TOKEN";
-export const RUN_AS_ID = 10001;
 /** Where each pod's PVC is mounted; the apps keep their `visits` file there. */
 export const DATA_DIR = "/data";
 
@@ -63,9 +63,6 @@ export function serviceUrl(app: AppSettings, namespace: string): string {
 export function serviceAccount(app: AppSettings, namespace: pulumi.Input<string>): k8s.core.v1.ServiceAccountArgs {
     return { metadata: metadata(app, namespace), automountServiceAccountToken: false };
 }
-
-/** How long a terminating pod keeps serving before it gets SIGTERM (inside the grace period, terminationGracePeriodSeconds). */
-export const PRESTOP_SLEEP_SECONDS = 5;
 
 const httpPort = (app: AppSettings) => ({ name: "http", port: app.port, targetPort: "http", protocol: "TCP" });
 
@@ -240,9 +237,9 @@ export function statefulSet(
                     // Pod Security Standards "restricted", plus a read-only root filesystem.
                     securityContext: {
                         runAsNonRoot: true,
-                        runAsUser: RUN_AS_ID,
-                        runAsGroup: RUN_AS_ID,
-                        fsGroup: RUN_AS_ID,
+                        runAsUser: POD_FACTS.runAsId,
+                        runAsGroup: POD_FACTS.runAsId,
+                        fsGroup: POD_FACTS.runAsId,
                         fsGroupChangePolicy: "OnRootMismatch",
                         seccompProfile: { type: "RuntimeDefault" },
                     },
@@ -261,28 +258,18 @@ export function statefulSet(
                                 capabilities: { drop: ["ALL"] },
                             },
                             // Dedicated endpoints: GET / counts a visit.
-                            livenessProbe: {
-                                httpGet: { path: "/healthz", port: "http" },
-                                periodSeconds: 10,
-                                timeoutSeconds: 2,
-                                failureThreshold: 3,
-                            },
-                            readinessProbe: {
-                                httpGet: { path: "/readyz", port: "http" },
-                                periodSeconds: 5,
-                                timeoutSeconds: 2,
-                                failureThreshold: 3,
-                            },
+                            livenessProbe: httpProbe(POD_FACTS.livenessProbe),
+                            readinessProbe: httpProbe(POD_FACTS.readinessProbe),
                             // Keep serving while the pod's removal from the endpoints reaches every
                             // kube-proxy: without it, requests routed in that gap are refused.
-                            lifecycle: { preStop: { sleep: { seconds: PRESTOP_SLEEP_SECONDS } } },
+                            lifecycle: { preStop: { sleep: { seconds: POD_FACTS.preStopSleepSeconds } } },
                             volumeMounts: [
                                 { name: "data", mountPath: DATA_DIR },
                                 { name: "tmp", mountPath: "/tmp" },
                             ],
                         },
                     ],
-                    volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+                    volumes: [{ name: "tmp", emptyDir: { sizeLimit: POD_FACTS.tmpSizeLimit } }],
                 },
             },
             volumeClaimTemplates: [

@@ -121,6 +121,12 @@ export const BAD_SETTINGS: BadSetting[] = [
         messages: ["stateful-apps:apps.python-app.updateStrategy.partion: unknown key; allowed keys: type, partition, maxUnavailable"],
     },
     {
+        rule: "the images' fixed pod facts (values.yaml pod) are not stack config",
+        app: "python-app", set: { pod: { runAsId: 0 } },
+        notInChart: "a chart value of its own: Helm users may set it (the schema then checks it), the program's users may not",
+        messages: ["stateful-apps:apps.python-app.pod: unknown key; allowed keys: image,"],
+    },
+    {
         rule: "unknown top-level keys are rejected",
         change: (c) => { c["stateful-apps:replicas"] = "3"; },
         notInChart: "stack-level key",

@@ -3,6 +3,7 @@
 // deletion and scale to 0, pod DNS through the headless Service; in raw mode also readiness
 // gating traffic and the pods' security context, observed from inside the containers.
 import * as assert from "assert";
+import { POD_FACTS } from "../../components/podFacts";
 import {
     cleanupNamespace, clone, deletePodAndAwaitReplacement, eventually, execIn, httpRequest, kubectl, kubectlJson,
     loadShippedConfig, pods, pvcs, readyPods, resolveInPod, Stack, visitsOnDisk, visitThroughService,
@@ -124,12 +125,12 @@ for (const method of ["raw", "helm"]) {
             stack.writeConfig(config);
         });
 
-        it("scenario 5: the containers run as UID/GID 10001 on a read-only root; only /data and /tmp are writable; PSS restricted admitted them", () => {
+        it("scenario 5: the containers run as the images' UID/GID (values.yaml pod.runAsId) on a read-only root; only /data and /tmp are writable; PSS restricted admitted them", () => {
             assert.strictEqual(kubectlJson(["get", "namespace", ns]).metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
             for (const app of [APP, "js-app"]) {
                 const pod = `${app}-0`;
-                assert.strictEqual(execIn(ns, pod, ["id", "-u"]).trim(), "10001", `${pod} uid`);
-                assert.strictEqual(execIn(ns, pod, ["id", "-g"]).trim(), "10001", `${pod} gid`);
+                assert.strictEqual(execIn(ns, pod, ["id", "-u"]).trim(), String(POD_FACTS.runAsId), `${pod} uid`);
+                assert.strictEqual(execIn(ns, pod, ["id", "-g"]).trim(), String(POD_FACTS.runAsId), `${pod} gid`);
                 const outside = execIn(ns, pod, ["sh", "-c", "touch /app/probe 2>&1 || touch /probe 2>&1; echo rc=$?"], { allowFailure: true });
                 assert.match(outside, /Read-only file system/, `${pod}: the root filesystem is read-only`);
                 assert.match(outside, /rc=1/);

@@ -74,3 +74,13 @@ that has none (Kubernetes would otherwise count no pod and never spread), as man
 {{- end -}}
 {{- toYaml $constraints -}}
 {{- end -}}
+
+{{/* A probe of the app's http port from one of values.yaml's pod probes (as podFacts.ts httpProbe). */}}
+{{- define "stateful-app.httpProbe" -}}
+httpGet:
+  path: {{ .path }}
+  port: http
+periodSeconds: {{ int64 .periodSeconds }}
+timeoutSeconds: {{ int64 .timeoutSeconds }}
+failureThreshold: {{ int64 .failureThreshold }}
+{{- end }}
