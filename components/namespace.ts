@@ -17,7 +17,11 @@ export function namespaceProvider(): k8s.Provider {
     const config = new pulumi.Config("kubernetes");
     return new k8s.Provider("namespace", {
         // A secret: a kubeconfig given as config may be the file's contents, credentials included.
-        kubeconfig: config.getSecret("kubeconfig"),
+        // Without it "", the provider's own word for "$KUBECONFIG or ~/.kube/config" (as the default
+        // provider reads them): left undefined, the SDK would store $KUBECONFIG's path as an input, and
+        // a preview with another kubeconfig (a CI account, another path) would replace this provider
+        // and plan the namespace's replacement (seen in e2e scenario 16).
+        kubeconfig: config.getSecret("kubeconfig") ?? "",
         context: config.get("context"),
         cluster: config.get("cluster"),
         upsertExistingObjects: true,

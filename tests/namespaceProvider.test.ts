@@ -25,6 +25,18 @@ for (const deployMethod of ["raw", "helm"] as const) {
             }
         });
 
+        it("without kubernetes:kubeconfig it reads $KUBECONFIG as the default provider does, never storing its path (another path must not replace it)", async () => {
+            const before = process.env.KUBECONFIG;
+            process.env.KUBECONFIG = "/home/deployer/.kube/config";
+            try {
+                const [provider] = (await runProgram(config())).ofType(PROVIDER);
+                assert.strictEqual(provider.inputs.kubeconfig, "");
+            } finally {
+                if (before === undefined) delete process.env.KUBECONFIG;
+                else process.env.KUBECONFIG = before;
+            }
+        });
+
         it("talks to the stack's cluster: kubernetes:kubeconfig (kept secret), context and cluster", async () => {
             const kubeconfig = "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: very-secret}}]\n";
             const run = await runProgram(config({ "kubernetes:kubeconfig": secretConfig(kubeconfig), "kubernetes:context": "ctx", "kubernetes:cluster": "c1" }));

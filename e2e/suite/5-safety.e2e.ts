@@ -34,7 +34,7 @@ function previewAccountKubeconfig(ns: string): string {
 /**
  * Scenario 16 (issue 20 item 11): a PR's preview with the account CI gives it. The preview of a
  * change (replicas 2 → 3) plans exactly the deployer's steps; `pulumi up` with it is refused and
- * the cluster is unchanged.
+ * the cluster is unchanged; drift.yml's refresh check passes with it.
  */
 function assertPreviewAccountReadsOnly(stack: Stack, ns: string, config: Record<string, any>, writeConfig: (c: Record<string, unknown>) => void) {
     const kubeconfig = previewAccountKubeconfig(ns);
@@ -51,6 +51,9 @@ function assertPreviewAccountReadsOnly(stack: Stack, ns: string, config: Record<
         assert.notStrictEqual(up.status, 0, "the preview account cannot deploy");
         assert.match(up.output, /forbidden/i);
         assert.strictEqual(kubectlJson(["get", "statefulset", APP, "-n", ns]).spec.replicas, 2, "nothing changed in the cluster");
+        // drift.yml's check with the same account: a refresh only reads.
+        writeConfig(config);
+        stack.pulumi(["preview", "--refresh", "--expect-no-changes"], { env: { KUBECONFIG: kubeconfig }, log: `${stack.name}-drift-check-as-preview-account` });
     } finally {
         writeConfig(config);
         fs.rmSync(path.dirname(kubeconfig), { recursive: true, force: true });
