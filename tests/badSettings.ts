@@ -123,7 +123,7 @@ export const BAD_SETTINGS: BadSetting[] = [
     {
         rule: "the images' fixed pod facts (values.yaml pod) are not stack config",
         app: "python-app", set: { pod: { runAsId: 0 } },
-        notInChart: "a chart value of its own: Helm users may set it (the schema then checks it), the program's users may not",
+        notInChart: "a chart value of its own: Helm users may set it (the schema checks it: '/pod/runAsId': minimum 1), the program's users may not",
         messages: ["stateful-apps:apps.python-app.pod: unknown key; allowed keys: image,"],
     },
     {

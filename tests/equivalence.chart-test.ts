@@ -275,9 +275,10 @@ describe("the chart (values.schema.json and _validate.tpl) rejects what the prog
         });
     }
 
-    it("the rows the chart cannot see are exactly the stack-level ones", () => {
+    it("the rows the chart cannot see are exactly the stack-level ones and the chart's own values", () => {
         assert.deepStrictEqual(BAD_SETTINGS.filter((r) => r.notInChart).map((r) => r.rule), [
             "namespace must be a DNS label",
+            "the images' fixed pod facts (values.yaml pod) are not stack config",
             "unknown top-level keys are rejected",
             "deployMethod must be raw or helm",
             "apps must be a map",
