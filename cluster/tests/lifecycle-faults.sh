@@ -52,6 +52,9 @@ kill_recorded() {
   log "killed $1 (pid $pid)"
 }
 
+# plugins_running: Pulumi plugin processes of this project's toolchain (looked at, never signalled).
+plugins_running() { pgrep -af 'pulumi-(resource|language)-' | grep -F "$STATEFUL_APPS_CACHE/" || true; }
+
 # interrupt SIGNAL PATTERN LOG: npm start in a process group of its own; once its log matches
 # PATTERN (grep -E) the whole group gets SIGNAL, as a terminal's Ctrl-C or a supervisor sends it.
 # Dies unless npm start then fails and every process of the group is gone within 60 s.
@@ -71,6 +74,12 @@ interrupt() {
     sleep 0.25
   done
   [[ -z "$(pgrep -g "$pgid" || true)" ]] || die "processes of the interrupted npm start still run 60 s after SIG$sig: $(pgrep -a -g "$pgid" | head -5)"
+  # Pulumi starts its plugins in process groups of their own: none may outlive the CLI.
+  for ((i = 0; i < 120; i++)); do
+    [[ -z "$(plugins_running)" ]] && break
+    sleep 0.25
+  done
+  [[ -z "$(plugins_running)" ]] || die "Pulumi plugins outlived the interrupted npm start (SIG$sig): $(plugins_running)"
   if wait "$pgid"; then die "npm start ($name) succeeded although interrupted with SIG$sig"; fi
   log "case 2: npm start got SIG$sig at '$pattern': every process of it exited"
 }
