@@ -21,6 +21,6 @@ phase "actionlint" actionlint
 phase "apps (npm run test:apps)" bash apps/test.sh
 phase "end-to-end (npm run test:e2e)" bash e2e/run.sh
 # After the suite: npm start's cluster is the same local cluster, so the two never overlap.
-phase "lifecycle faults (npm start twice, test:e2e over a running cluster, killed node processes, stop after a manual destroy)" bash cluster/tests/lifecycle-faults.sh
+phase "lifecycle faults (npm start interrupted by SIGINT/SIGTERM, npm start twice, test:e2e over a running cluster, killed node and control-plane processes, stop after a manual destroy)" bash cluster/tests/lifecycle-faults.sh
 [[ "$(user_pulumi)" == "$user_pulumi_before" ]] || die "the run changed $HOME/.pulumi (the user's own Pulumi home)"
 log "all tests passed in $((SECONDS - started))s"

@@ -60,7 +60,13 @@ plugins_running() { pgrep -af 'pulumi-(resource|language)-' | grep -F "$STATEFUL
 # Dies unless npm start then fails and every process of the group is gone within 60 s.
 interrupt() {
   local sig=$1 pattern=$2 name=$3 pgid i
-  setsid bash cluster/start.sh >"$LOGS_DIR/$name.log" 2>&1 &
+  # A background job of a non-interactive shell starts with SIGINT ignored, and an ignored signal
+  # stays ignored across exec: reset it (as a terminal's foreground job has it), then a session
+  # and process group of its own, whose ID is the PID of npm start's shell.
+  python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.setsid()
+os.execvp(sys.argv[1], sys.argv[1:])' bash cluster/start.sh >"$LOGS_DIR/$name.log" 2>&1 &
   pgid=$!
   for ((i = 0; i < 1200; i++)); do
     grep -Eq -- "$pattern" "$LOGS_DIR/$name.log" && break
