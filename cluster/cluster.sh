@@ -221,17 +221,21 @@ cmd_up() {
   require_kubectl
   local start=$SECONDS
   phase "tools" ensure_tools
-  if cluster_exists && [[ "${E2E_FRESH_CLUSTER:-0}" != 1 ]] && cluster_healthy; then
-    log "cluster $CLUSTER_NAME is already up; reusing it (E2E_FRESH_CLUSTER=1 recreates it)"
-  elif cluster_exists && [[ "${E2E_FRESH_CLUSTER:-0}" != 1 ]] && phase "restart the control plane" restart_control_plane; then
-    log "cluster $CLUSTER_NAME: its stopped control-plane processes were started again; etcd's data (every object) kept"
-  else
-    if cluster_exists; then
-      log "cluster $CLUSTER_NAME exists but is not healthy (or E2E_FRESH_CLUSTER=1): recreating it"
-      cmd_down
-    elif [[ -d "$CLUSTER_DIR" ]]; then
-      # An interrupted create: whatever it started is stopped (by recorded PID) before a new one.
-      log "cluster $CLUSTER_NAME: removing what an interrupted create left"
+  local reused=0
+  if cluster_exists && [[ "${E2E_FRESH_CLUSTER:-0}" != 1 ]]; then
+    if cluster_healthy; then
+      log "cluster $CLUSTER_NAME is already up; reusing it (E2E_FRESH_CLUSTER=1 recreates it)"
+      reused=1
+    elif phase "restart the control plane" restart_control_plane; then
+      log "cluster $CLUSTER_NAME: its stopped control-plane processes were started again; etcd's data (every object) kept"
+      reused=1
+    fi
+  fi
+  if ((reused == 0)); then
+    # A cluster that could not be restarted, E2E_FRESH_CLUSTER=1, or what an interrupted create
+    # left: whatever it started is stopped (by recorded PID) before a new one.
+    if [[ -d "$CLUSTER_DIR" ]]; then
+      log "cluster $CLUSTER_NAME: removing the existing one (unhealthy, interrupted or E2E_FRESH_CLUSTER=1) before creating it"
       cmd_down
     fi
     phase "kwokctl create cluster" create_cluster

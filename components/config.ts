@@ -1,16 +1,13 @@
 // Stack config: parsing, defaults and validation. Nothing here declares a resource,
 // so a bad config fails the program before anything is registered or applied.
-import * as fs from "fs";
-import * as path from "path";
-import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import type * as k8s from "@pulumi/kubernetes";
 import { APP_KEYS, PROGRAM_FILLED_KEYS, schemaProblems } from "./appSchema";
 import { checkAppName, checkCrossFieldRules } from "./appRules";
+import { readChartValues } from "./chartValues";
 import { checkEnvName } from "./env";
 import { DEPLOY_METHODS, DeployMethod } from "./identifiers";
 import { HEADLESS_SUFFIX } from "./manifests";
-import { CHART_DIR } from "./paths";
 import { CONFIG_NAMESPACE, ConfigError, isObject, Json, Problems } from "./problems";
 import { checkSecretPlacement, SECRET_ENV_KEY, secretConfigKeys, secretEnvOutput, validateSecretEnv } from "./secrets";
 
@@ -114,7 +111,7 @@ export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "ku
 
 /** The chart's values.yaml, minus the keys the program fills in (not per-app settings). */
 export function chartDefaults(): Record<string, unknown> {
-    const values = yaml.load(fs.readFileSync(path.join(CHART_DIR, "values.yaml"), "utf8")) as Record<string, unknown>;
+    const values = readChartValues();
     for (const k of PROGRAM_FILLED_KEYS) {
         delete values[k];
     }

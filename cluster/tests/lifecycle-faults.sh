@@ -52,6 +52,18 @@ kill_recorded() {
   log "killed $1 (pid $pid)"
 }
 
+# empty_within SECONDS CMD...: true once CMD prints nothing, polled every 0.25 s for SECONDS.
+empty_within() {
+  local secs=$1 i; shift
+  for ((i = 0; i < secs * 4; i++)); do
+    [[ -z "$("$@")" ]] && return 0
+    sleep 0.25
+  done
+  [[ -z "$("$@")" ]]
+}
+
+group_running() { pgrep -a -g "$1" || true; }
+
 # plugins_running: Pulumi plugin processes of this project's toolchain (looked at, never signalled).
 plugins_running() { pgrep -af 'pulumi-(resource|language)-' | grep -F "$STATEFUL_APPS_CACHE/" || true; }
 
@@ -75,17 +87,9 @@ os.execvp(sys.argv[1], sys.argv[1:])' bash cluster/start.sh >"$LOGS_DIR/$name.lo
   done
   grep -Eq -- "$pattern" "$LOGS_DIR/$name.log" || die "npm start ($name) never reached '$pattern'"
   kill -"$sig" -- -"$pgid"
-  for ((i = 0; i < 240; i++)); do
-    [[ -z "$(pgrep -g "$pgid" || true)" ]] && break
-    sleep 0.25
-  done
-  [[ -z "$(pgrep -g "$pgid" || true)" ]] || die "processes of the interrupted npm start still run 60 s after SIG$sig: $(pgrep -a -g "$pgid" | head -5)"
+  empty_within 60 group_running "$pgid" || die "processes of the interrupted npm start still run 60 s after SIG$sig: $(group_running "$pgid" | head -5)"
   # Pulumi starts its plugins in process groups of their own: none may outlive the CLI.
-  for ((i = 0; i < 120; i++)); do
-    [[ -z "$(plugins_running)" ]] && break
-    sleep 0.25
-  done
-  [[ -z "$(plugins_running)" ]] || die "Pulumi plugins outlived the interrupted npm start (SIG$sig): $(plugins_running)"
+  empty_within 30 plugins_running || die "Pulumi plugins outlived the interrupted npm start (SIG$sig): $(plugins_running)"
   if wait "$pgid"; then die "npm start ($name) succeeded although interrupted with SIG$sig"; fi
   log "case 2: npm start got SIG$sig at '$pattern': every process of it exited"
 }
