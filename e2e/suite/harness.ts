@@ -370,9 +370,35 @@ export function podOfPage(app: string, body: string): string {
     return m[1];
 }
 
+/**
+ * Waits until the Service answers /readyz (which counts no visit). Pods can be Ready before
+ * kube-proxy has synced their endpoints into its rules; until then a ClusterIP is rejected
+ * (ECONNREFUSED), which is kube-proxy's lag, not the app's fault (seen once in CI).
+ */
+export async function serviceServing(ns: string, app: string, timeoutMs = 60000): Promise<string> {
+    const url = serviceUrl(ns, app);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        let last: string;
+        try {
+            const res = await httpRequest(`${url}/readyz`, { timeoutMs: 5000 });
+            if (res.status === 200) {
+                return url;
+            }
+            last = `status ${res.status}`;
+        } catch (e) {
+            last = String(e);
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`${ns}/${app}: the Service did not answer /readyz within ${timeoutMs / 1000}s: ${last}`);
+        }
+        await sleep(500);
+    }
+}
+
 /** `count` visits through the client Service, sequentially; returns how many each pod answered. */
 export async function visitThroughService(ns: string, app: string, count: number): Promise<Record<string, number>> {
-    const url = serviceUrl(ns, app);
+    const url = await serviceServing(ns, app);
     const answered: Record<string, number> = {};
     for (let i = 0; i < count; i++) {
         const res = await httpRequest(`${url}/`);
