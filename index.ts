@@ -21,8 +21,8 @@ export = async () => {
 
     const apps: Record<string, AppOutputs> = {};
     for (const app of settings.apps) {
-        const deployedReplicas = deployed.apps[app.name]?.replicas ?? 0;
-        const args = { app, namespace: ns, secretEnv: settings.secretEnv[app.name], deployedReplicas };
+        const before = deployed.apps[app.name];
+        const args = { app, namespace: ns, secretEnv: settings.secretEnv[app.name], deployedReplicas: before?.replicas ?? 0, deployedBefore: before !== undefined };
         const component = settings.deployMethod === "helm"
             ? new HelmStatefulApp(app.name, args, cleanup)
             : new StatefulApp(app.name, args, cleanup);

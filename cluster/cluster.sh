@@ -14,7 +14,8 @@
 #   cluster/cluster.sh kubeconfig   print the kubeconfig path
 #   cluster/cluster.sh recycle-pvs  empty Released pool PVs and make them Available again
 #   cluster/cluster.sh status       show the cluster's processes, nodes and PV pool
-#   cluster/cluster.sh exists       exit 0 if the cluster was created and not torn down (healthy or not)
+#   cluster/cluster.sh started-by   print who created the cluster (npm-start, test:e2e, or unknown for
+#                                   one created before the mark existed); exit 1 when there is none
 #
 # Environment:
 #   E2E_USE_EXISTING_CLUSTER=1  with KUBECONFIG set: use that cluster; up/down do nothing
@@ -26,6 +27,8 @@
 #   E2E_PV_COUNT                pre-created PVs (default 80); E2E_PV_CAPACITY each (default 10Gi)
 #   E2E_VOLUME_BINDING_MODE     StorageClass volumeBindingMode: Immediate (default) or WaitForFirstConsumer
 #   E2E_FRESH_CLUSTER=1         up deletes an existing cluster instead of reusing it
+#   CLUSTER_STARTED_BY          who runs up (default npm-start; e2e/run.sh sets test:e2e): recorded
+#                               so the suite can tell its own interrupted cluster from the user's
 #   STATEFUL_APPS_CACHE         cache root (default ~/.cache/stateful-apps); the control plane lives
 #                               in $STATEFUL_APPS_CACHE/kwok, the node in $STATEFUL_APPS_CACHE/node
 set -euo pipefail
@@ -50,6 +53,9 @@ POOL_LABEL="stateful-apps.e2e/pool=true"
 # shellcheck source=network.env
 . "$CLUSTER_DIR_SRC/network.env"
 VOLUMES_DIR="$STATEFUL_APPS_CACHE/volumes/$CLUSTER_NAME"   # the hostPath PVs' directories
+# Beside the cluster directory, not in it: written before kwokctl creates that directory, so even
+# a create interrupted half-way leaves the mark of who started it.
+STARTED_BY_FILE="$KWOK_HOME/$CLUSTER_NAME.started-by"
 
 use_existing() { [[ "${E2E_USE_EXISTING_CLUSTER:-0}" == 1 ]]; }
 
@@ -84,6 +90,18 @@ ensure_tools() {
 }
 
 cluster_exists() { [[ -f "$CLUSTER_DIR/kwok.yaml" ]]; }
+
+mark_started_by() {
+  mkdir -p "$KWOK_HOME"
+  printf '%s\n' "${CLUSTER_STARTED_BY:-npm-start}" >"$STARTED_BY_FILE"
+}
+
+# started_by: who created the cluster that is here (a created one, or what an interrupted create
+# left); exit 1 when there is none.
+started_by() {
+  cluster_exists || [[ -d "$CLUSTER_DIR" ]] || return 1
+  if [[ -s "$STARTED_BY_FILE" ]]; then cat "$STARTED_BY_FILE"; else echo unknown; fi
+}
 
 cluster_healthy() {
   cluster_exists && [[ -f "$OWN_KUBECONFIG" ]] &&
@@ -221,6 +239,7 @@ cmd_up() {
   require_kubectl
   local start=$SECONDS
   phase "tools" ensure_tools
+  mark_started_by
   local reused=0
   if cluster_exists && [[ "${E2E_FRESH_CLUSTER:-0}" != 1 ]]; then
     if cluster_healthy; then
@@ -237,6 +256,7 @@ cmd_up() {
     if [[ -d "$CLUSTER_DIR" ]]; then
       log "cluster $CLUSTER_NAME: removing the existing one (unhealthy, interrupted or E2E_FRESH_CLUSTER=1) before creating it"
       cmd_down
+      mark_started_by
     fi
     phase "kwokctl create cluster" create_cluster
   fi
@@ -277,7 +297,7 @@ cmd_down() {
   [[ "$REAL_NODE" == 1 ]] && "$CLUSTER_DIR_SRC/node.sh" down
   rm -rf "$VOLUMES_DIR"
   if ! cluster_exists && [[ ! -d "$CLUSTER_DIR" ]]; then
-    rm -f "$OWN_KUBECONFIG"
+    rm -f "$OWN_KUBECONFIG" "$STARTED_BY_FILE"
     log "cluster $CLUSTER_NAME is not up; nothing to do"
     return 0
   fi
@@ -307,7 +327,7 @@ cmd_down() {
     sleep 0.2
   done
   [[ -z "$alive" ]] || die "processes still running after down:$alive"
-  rm -rf "$CLUSTER_DIR" "$OWN_KUBECONFIG"
+  rm -rf "$CLUSTER_DIR" "$OWN_KUBECONFIG" "$STARTED_BY_FILE"
   log "cluster $CLUSTER_NAME deleted in $((SECONDS - start))s"
 }
 
@@ -363,11 +383,10 @@ case "${1:-}" in
   kubeconfig) kubeconfig_path ;;
   recycle-pvs) cmd_recycle_pvs ;;
   status) cmd_status ;;
-  # exit 0 when this cluster has been created and not torn down (healthy or not)
-  exists) cluster_exists ;;
+  started-by) started_by ;;
   -h | --help | help) usage ;;
   *)
     usage >&2
-    die "unknown command '${1:-}' (expected up, down, kubeconfig, recycle-pvs, status or exists)"
+    die "unknown command '${1:-}' (expected up, down, kubeconfig, recycle-pvs, status or started-by)"
     ;;
 esac

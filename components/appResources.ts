@@ -18,6 +18,8 @@ export interface AppComponentArgs {
     secretEnv: pulumi.Output<Record<string, string>>;
     /** The app's replicas in the stack's last update (0 if it was not deployed): their PVCs exist. */
     deployedReplicas: number;
+    /** The stack's last outputs record the app: this stack deployed it (rather than, say, imported it). */
+    deployedBefore: boolean;
 }
 
 /** What the stack exports for each app. */
@@ -32,6 +34,8 @@ export interface AppOutputs {
     replicas: pulumi.Output<number>;
     /** The PVCs' requested size, as `replicas`: the next run refuses a smaller one. */
     storageSize: pulumi.Output<string>;
+    /** The volume claim template name, as `replicas`: the next run refuses another one. */
+    volumeClaimName: pulumi.Output<string>;
     /** One full DNS name per replica, in ordinal order. */
     podDnsNames: pulumi.Output<string[]>;
     serviceUrl: pulumi.Output<string>;
@@ -109,6 +113,7 @@ export function appOutputs(
         service: app.name,
         replicas: done.apply(() => app.replicas),
         storageSize: done.apply(() => app.storageSize),
+        volumeClaimName: done.apply(() => app.volumeClaimName),
         podDnsNames: ns.apply((n) => podDnsNames(app, n)),
         serviceUrl: ns.apply((n) => serviceUrl(app, n)),
         adminToken: pulumi.secret(adminToken),

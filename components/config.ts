@@ -58,10 +58,12 @@ export interface AppSettings {
     port: number;
     /** Number of pods. */
     replicas: number;
-    /** Size of each pod's `data` PVC. */
+    /** Size of each pod's PVC. */
     storageSize: string;
     /** StorageClass of the PVCs. */
     storageClass: string;
+    /** Name of the volume claim template: the PVCs are `<volumeClaimName>-<name>-<ordinal>`. */
+    volumeClaimName: string;
     accessModes: AccessMode[];
     podManagementPolicy: PodManagementPolicy;
     updateStrategy: UpdateStrategy;
@@ -180,6 +182,7 @@ function validateApp(p: Problems, name: string, userValue: Json, defaults: Recor
         replicas: v.replicas,
         storageSize: v.storageSize,
         storageClass: v.storageClass,
+        volumeClaimName: v.volumeClaimName,
         accessModes: v.accessModes,
         podManagementPolicy: v.podManagementPolicy,
         updateStrategy: strategy.type === "OnDelete"

@@ -1,10 +1,11 @@
 // What this stack deployed before this run, read from its own last outputs, and the guards that
 // refuse changes Kubernetes cannot make to what is deployed: moving deployed apps to another
 // namespace (a StatefulSet created in a new namespace gets new, empty PVCs, and the old pods and
-// volumes stay behind in the old one) and shrinking a volume.
+// volumes stay behind in the old one), shrinking a volume and renaming its claims.
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, Problems } from "./problems";
 import { parseQuantity } from "./quantity";
+import { readChartValues } from "./chartValues";
 import type { StackSettings } from "./config";
 
 /** What the last update deployed of one app (its stack outputs, index.ts). */
@@ -13,6 +14,8 @@ export interface DeployedApp {
     replicas: number;
     /** Its PVCs' requested size; undefined for a stack deployed before the output existed. */
     storageSize?: string;
+    /** Its volume claim template name; undefined for a stack deployed before the output existed (it had the chart's default). */
+    volumeClaimName?: string;
 }
 
 /** The parts of the stack's last outputs (index.ts) the guards read. */
@@ -52,10 +55,11 @@ export async function deployedState(parent?: pulumi.Resource): Promise<DeployedS
 function deployedApps(value: unknown): Record<string, DeployedApp> {
     const apps: Record<string, DeployedApp> = {};
     for (const [name, outputs] of Object.entries(value && typeof value === "object" ? value : {})) {
-        const { replicas, storageSize } = (outputs ?? {}) as Record<string, unknown>;
+        const { replicas, storageSize, volumeClaimName } = (outputs ?? {}) as Record<string, unknown>;
         apps[name] = {
             replicas: typeof replicas === "number" ? replicas : 0,
             storageSize: typeof storageSize === "string" ? storageSize : undefined,
+            volumeClaimName: typeof volumeClaimName === "string" ? volumeClaimName : undefined,
         };
     }
     return apps;
@@ -84,6 +88,7 @@ export function checkAgainstDeployed(deployed: DeployedState, settings: Pick<Sta
     const p = new Problems();
     checkNamespaceChange(p, deployed, settings);
     checkStorageShrink(p, deployed, settings);
+    checkClaimNameChange(p, deployed, settings);
     if (p.list.length > 0) {
         throw new ConfigError(p.list);
     }
@@ -121,6 +126,23 @@ function checkStorageShrink(p: Problems, deployed: DeployedState, settings: Pick
         if (typeof from === "number" && typeof to === "number" && to < from) {
             p.add(`apps.${app.name}.storageSize`, app.storageSize,
                 `at least ${JSON.stringify(before)}, the size deployed: Kubernetes cannot shrink a volume (to start smaller, remove the app, delete its PVCs and add it again)`);
+        }
+    }
+}
+
+/**
+ * Refuses to rename the volume claim template of a deployed app: each pod would get a new, empty
+ * PVC (`<new name>-<app>-<i>`), and its data would stay behind in the old one, out of the
+ * program's reach. An app deployed before the output existed has the chart's default name, the
+ * only one there was.
+ */
+function checkClaimNameChange(p: Problems, deployed: DeployedState, settings: Pick<StackSettings, "apps">): void {
+    for (const app of settings.apps) {
+        const was = deployed.apps[app.name];
+        const before = was && (was.volumeClaimName ?? readChartValues().volumeClaimName);
+        if (typeof before === "string" && before !== app.volumeClaimName) {
+            p.add(`apps.${app.name}.volumeClaimName`, app.volumeClaimName,
+                `${JSON.stringify(before)}, the name its PVCs were created with: a new name gives every pod a new, empty volume (to start over, remove the app, delete its PVCs and add it again)`);
         }
     }
 }

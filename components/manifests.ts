@@ -264,7 +264,7 @@ export function statefulSet(
                             // kube-proxy: without it, requests routed in that gap are refused.
                             lifecycle: { preStop: { sleep: { seconds: POD_FACTS.preStopSleepSeconds } } },
                             volumeMounts: [
-                                { name: "data", mountPath: DATA_DIR },
+                                { name: app.volumeClaimName, mountPath: DATA_DIR },
                                 { name: "tmp", mountPath: "/tmp" },
                             ],
                         },
@@ -274,7 +274,7 @@ export function statefulSet(
             },
             volumeClaimTemplates: [
                 {
-                    metadata: { name: "data", labels: selectorLabels(app) },
+                    metadata: { name: app.volumeClaimName, labels: selectorLabels(app) },
                     spec: {
                         accessModes: [...app.accessModes],
                         ...(app.storageClass ? { storageClassName: app.storageClass } : {}),
@@ -311,4 +311,4 @@ export function networkPolicy(app: AppSettings, namespace: pulumi.Input<string>)
 }
 
 /** Name of the PVC the StatefulSet controller creates for ordinal `i`. */
-export const pvcName = (app: AppSettings, ordinal: number) => `data-${app.name}-${ordinal}`;
+export const pvcName = (app: Pick<AppSettings, "name" | "volumeClaimName">, ordinal: number) => `${app.volumeClaimName}-${app.name}-${ordinal}`;

@@ -14,14 +14,27 @@ phase "tools" "$TOOLS_DIR/setup.sh"
 [[ -d node_modules && -d policy/node_modules ]] || phase "npm ci" npm ci --no-audit --no-fund
 
 # npm start's cluster is this same local cluster (one bridge, one set of ranges), and the suite
-# tears its cluster down at the end: never run it over a cluster the user started.
-if [[ "${E2E_USE_EXISTING_CLUSTER:-0}" != 1 ]] && "$PROJECT_DIR/cluster/cluster.sh" exists; then
-  die "the local cluster is already up (npm start?) and the end-to-end suite would tear it down; stop it first with npm run stop, or run the suite in it with E2E_USE_EXISTING_CLUSTER=1 KUBECONFIG=\$(cluster/cluster.sh kubeconfig) npm run test:e2e"
+# tears its cluster down at the end: never run it over a cluster the user started (running or
+# stopped: etcd holds their stacks' objects), nor over another run of the suite. A cluster an
+# interrupted run of the suite left behind is its own: `cluster up` clears or reuses it.
+if [[ "${E2E_USE_EXISTING_CLUSTER:-0}" != 1 ]]; then
+  run_pid_file="$STATEFUL_APPS_CACHE/test-e2e.pid"
+  other=$(cat "$run_pid_file" 2>/dev/null || true)
+  if [[ -n "$other" && "$other" != "$$" ]] && tr '\0' ' ' <"/proc/$other/cmdline" 2>/dev/null | grep -q "e2e/run.sh"; then
+    die "another npm run test:e2e (pid $other) is running in the local cluster; wait for it to end"
+  fi
+  if starter=$("$PROJECT_DIR/cluster/cluster.sh" started-by) && [[ "$starter" != test:e2e ]]; then
+    die "the local cluster is already up (npm start?), started by $starter, and the end-to-end suite would tear it down; stop it first with npm run stop, or run the suite in it with E2E_USE_EXISTING_CLUSTER=1 KUBECONFIG=\$(cluster/cluster.sh kubeconfig) npm run test:e2e"
+  fi
+  mkdir -p "$STATEFUL_APPS_CACHE"
+  echo "$$" >"$run_pid_file"
+  export CLUSTER_STARTED_BY=test:e2e
 fi
 
 teardown() {
   local rc=$?
   phase "cluster down" "$PROJECT_DIR/cluster/cluster.sh" down || true
+  [[ -z "${run_pid_file:-}" ]] || rm -f "$run_pid_file"
   log "end-to-end total: $((SECONDS - started))s (exit $rc)"
   exit $rc
 }

@@ -10,7 +10,7 @@
 // Helm mode: a kubernetes:helm.sh/v3:Release is one resource whose inputs are a chart path and
 // `values`; the objects the chart renders are created by Helm inside the provider and never reach
 // the analyzer. The program passes the app's validated settings as the values
-// (components/helmApp.ts helmValues: every AppSettings field but the name), so the rules read
+// (components/helmApp.ts helmValues: every AppSettings field but the name, and volumeClaimName when it is the chart's default), so the rules read
 // the same settings there that raw mode renders into the StatefulSet. What the chart fixes in its
 // templates (pod security, the PDB when replicas > 1, that it can spread) is read from the chart's own
 // files below, not copied here.
@@ -88,8 +88,14 @@ const CHART_HAS_PDB = /kind:\s*PodDisruptionBudget/.test(CHART_TEMPLATES);
 const CHART_SPREADS = /topologySpreadConstraints|podAntiAffinity/.test(CHART_TEMPLATES);
 /** The label that names an app's instance (components/manifests.ts selectorLabels). */
 const INSTANCE_LABEL = Object.keys(selectorLabels({ name: "x" } as AppSettings)).find((k) => k.endsWith("/instance"))!;
-/** `data-<app>-<i>` (components/manifests.ts pvcName) as a pattern, to name a patch's app. */
-const PVC_NAME = new RegExp(`^${pvcName({ name: "(.+)" } as AppSettings, 0).replace(/0$/, "(\\d+)$")}`);
+/** The chart's default volume claim template name (values.yaml `volumeClaimName`). */
+const DEFAULT_CLAIM_NAME = /^volumeClaimName:\s*(\S+)\s*$/m.exec(chartFile("values.yaml"))![1];
+/**
+ * `data-<app>-<i>` (components/manifests.ts pvcName with the default claim name) as a pattern,
+ * to name a patch's app. A patch of another claim name cannot be split into claim and app
+ * (both may contain '-'): it is named by its PVC's name.
+ */
+const PVC_NAME = new RegExp(`^${pvcName({ name: "(.+)", volumeClaimName: DEFAULT_CLAIM_NAME }, 0).replace(/0$/, "(\\d+)$")}`);
 
 /** A Release of the program's chart (the program passes CHART_PATH, `./charts/stateful-app`). */
 function isProjectChart(props: any): boolean {

@@ -184,6 +184,16 @@ export const BAD_SETTINGS: BadSetting[] = [
         messages: ['stateful-apps:apps.python-app.storageClass: got "Fast_SSD"; expected a StorageClass name (DNS subdomain'],
     },
     {
+        rule: "volumeClaimName must be a DNS label",
+        app: "python-app", set: { volumeClaimName: "Python_PVC" },
+        messages: ['stateful-apps:apps.python-app.volumeClaimName: got "Python_PVC"; expected a DNS label: at most 63 lowercase letters, digits and \'-\''],
+    },
+    {
+        rule: "volumeClaimName is at most 63 characters",
+        app: "python-app", set: { volumeClaimName: "a".repeat(64) },
+        messages: ["stateful-apps:apps.python-app.volumeClaimName: got", "expected a DNS label: at most 63 lowercase letters"],
+    },
+    {
         rule: "accessModes must not be empty",
         app: "python-app", set: { accessModes: [] },
         messages: ["stateful-apps:apps.python-app.accessModes: got []; expected a non-empty list of one of ReadWriteOnce, ReadOnlyMany, ReadWriteMany, ReadWriteOncePod"],
