@@ -226,9 +226,10 @@ export function pods(ns: string, app: string): any[] {
         .sort((a: any, b: any) => a.metadata.name.localeCompare(b.metadata.name, "en", { numeric: true }));
 }
 
-export function pvcs(ns: string, app: string): any[] {
+/** The app's PVCs, of its claim template `claim` (the volumeClaimName setting). */
+export function pvcs(ns: string, app: string, claim = chartDefaults().volumeClaimName): any[] {
     return kubectlJson(["get", "pvc", "-n", ns]).items
-        .filter((p: any) => p.metadata.name.startsWith(`data-${app}-`))
+        .filter((p: any) => p.metadata.name.startsWith(`${claim}-${app}-`))
         .sort((a: any, b: any) => a.metadata.name.localeCompare(b.metadata.name, "en", { numeric: true }));
 }
 
