@@ -154,7 +154,15 @@ create_cluster() {
 # recorded PID is gone), keeping etcd's data: recreating the cluster would lose every object and,
 # with the node's volumes, every visit.
 restart_control_plane() {
-  local out="$KWOK_HOME/start-$CLUSTER_NAME.log" i
+  local out="$KWOK_HOME/start-$CLUSTER_NAME.log" i f pid
+  # kwokctl start skips a component whose pid file names a process that still answers signal 0,
+  # which a killed component does until it is reaped (a zombie: this machine's pid 1 reaps late)
+  # or once its pid is reused: only pid files of our own live processes are kept.
+  for f in "$CLUSTER_DIR"/pids/*.pid; do
+    [[ -f "$f" ]] || continue
+    pid=$(tr -dc '0-9' <"$f")
+    [[ -n "$pid" && " $(our_pids | tr '\n' ' ') " == *" $pid "* && "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]] || rm -f "$f"
+  done
   kwokctl start cluster --name "$CLUSTER_NAME" >"$out" 2>&1 || { log "kwokctl start cluster failed (log: $out)"; return 1; }
   for ((i = 0; i < 60; i++)); do
     cluster_healthy && return 0
