@@ -154,14 +154,12 @@ create_cluster() {
 # recorded PID is gone), keeping etcd's data: recreating the cluster would lose every object and,
 # with the node's volumes, every visit.
 restart_control_plane() {
-  local out="$KWOK_HOME/start-$CLUSTER_NAME.log" i f pid
+  local out="$KWOK_HOME/start-$CLUSTER_NAME.log" i f
   # kwokctl start skips a component whose pid file names a process that still answers signal 0,
   # which a killed component does until it is reaped (a zombie: this machine's pid 1 reaps late)
   # or once its pid is reused: only pid files of our own live processes are kept.
   for f in "$CLUSTER_DIR"/pids/*.pid; do
-    [[ -f "$f" ]] || continue
-    pid=$(tr -dc '0-9' <"$f")
-    [[ -n "$pid" && " $(our_pids | tr '\n' ' ') " == *" $pid "* && "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]] || rm -f "$f"
+    if [[ -f "$f" ]] && ! live_pid "$f" >/dev/null; then rm -f "$f"; fi
   done
   kwokctl start cluster --name "$CLUSTER_NAME" >"$out" 2>&1 || { log "kwokctl start cluster failed (log: $out)"; return 1; }
   for ((i = 0; i < 60; i++)); do
@@ -282,16 +280,21 @@ cmd_up() {
 
 # ---------------------------------------------------------------------------------------------
 
-# our_pids: pids of processes started for this cluster that are still alive. The pid files are
-# kwokctl's; a pid counts only while its command line still names this cluster's directory.
+# live_pid FILE: the pid in one of kwokctl's pid files, while that process is alive and ours: its
+# command line still names this cluster's directory (a zombie's is empty, a reused pid's another).
+live_pid() {
+  local pid cmdline
+  pid=$(tr -dc '0-9' <"$1")
+  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ "$cmdline" == *"$CLUSTER_DIR"* ]] && printf '%s\n' "$pid"
+}
+
+# our_pids: pids of processes started for this cluster that are still alive.
 our_pids() {
-  local f pid cmdline
+  local f
   for f in "$CLUSTER_DIR"/pids/*.pid; do
-    [[ -f "$f" ]] || continue
-    pid=$(tr -dc '0-9' <"$f")
-    [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || continue
-    cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
-    if [[ "$cmdline" == *"$CLUSTER_DIR"* ]]; then printf '%s\n' "$pid"; fi
+    [[ -f "$f" ]] && live_pid "$f" || true
   done
 }
 
