@@ -7,7 +7,8 @@
 # need many nodes or pods; kwok never touches the real node.
 #
 #   cluster/cluster.sh up           create the cluster (or reuse a healthy one) + default StorageClass
-#                                   + a pool of pre-created hostPath PersistentVolumes; prints the
+#                                   + a pool of pre-created hostPath PersistentVolumes + StorageClass
+#                                   "sized" (provisioned XFS images, see node.sh); prints the
 #                                   kubeconfig path on stdout (logs go to stderr):
 #                                   export KUBECONFIG=$(cluster/cluster.sh up)
 #   cluster/cluster.sh down         stop the node and the control plane, restore the machine (safe to repeat)
@@ -79,7 +80,7 @@ require_kubectl() {
 
 ensure_tools() {
   local b missing=()
-  for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kwok kwokctl containerd coredns pause; do
+  for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kwok kwokctl containerd coredns pause sized-volumes; do
     [[ -x "$TOOLS_BIN/$b" ]] || missing+=("$b")
   done
   # The setup script is a no-op in about a second when everything is current.
@@ -206,6 +207,8 @@ apply_storage() {
     k delete storageclass standard >/dev/null
   fi
   sed "s/__BINDING_MODE__/$BINDING_MODE/" "$CLUSTER_DIR_SRC/manifests/storageclass.yaml" | k apply -f - >/dev/null
+  # Volumes that have their size: only real nodes run their provisioner.
+  [[ "$REAL_NODE" == 1 ]] && k apply -f "$CLUSTER_DIR_SRC/manifests/storageclass-sized.yaml" >/dev/null
   # Existing PVs (bound or not) are left as they are: only missing ones are created, in 4
   # parallel batches (one kubectl create of 80 PVs takes ~5 s, mostly request round trips).
   local existing tpl i name batch_dir pids=() b

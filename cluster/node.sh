@@ -29,6 +29,7 @@ LOGS="$RUN/logs"
 ETC="$RUN/etc"
 RECORD="$NODE_HOME/restore"               # what up changed on the machine, for down (kept until down)
 KUBELET_ROOT="$RUN/kubelet"
+SIZED_VOLUMES="$RUN/volumes"              # StorageClass "sized": one loop-mounted XFS image per claim
 # Paths that the kubelet, containerd or CNI may create outside our own directories. Those that
 # did not exist before `up` are removed by `down`.
 HOST_PATHS=(/var/log/containers /var/log/pods /var/lib/kubelet /var/lib/cni /run/containerd /opt/containerd /var/run/netns /etc/cni /run/nri)
@@ -163,6 +164,24 @@ kube_proxy_up() {
   wait_for "kube-proxy" 30 curl -fsS http://127.0.0.1:10256/healthz
 }
 
+# sized_volumes_up: this node's provisioner and resizer for the StorageClass "sized" (the volumes
+# are on this node's disk, so each node runs its own; tools/go/sized-volumes says why XFS).
+sized_volumes_up() {
+  local kubeconfig=$1
+  running sized-volumes && return 0
+  command -v mkfs.xfs >/dev/null 2>&1 || die "mkfs.xfs is missing: tools/setup-cluster-tools.sh debian"
+  start sized-volumes "$TOOLS_BIN/sized-volumes" --kubeconfig "$kubeconfig" --dir "$SIZED_VOLUMES" --node "$NODE_NAME"
+  wait_for "sized-volumes" 10 test -d "$SIZED_VOLUMES"
+}
+
+# Loop devices still backed by an image under DIR (normally none: umount frees a loop mount's).
+detach_loops_under() {
+  local dev file
+  { losetup -l -n -O NAME,BACK-FILE 2>/dev/null || true; } | while read -r dev file; do
+    [[ "$file" == "$1"/* ]] && losetup -d "$dev" 2>/dev/null || true
+  done
+}
+
 coredns_up() {
   local kubeconfig=$1
   kubectl --kubeconfig "$kubeconfig" apply -f "$ETC/coredns.yaml" >/dev/null
@@ -174,7 +193,7 @@ cmd_up() {
   local kubeconfig=${1:?usage: node.sh up KUBECONFIG}
   [[ $(id -u) == 0 ]] || die "the real node needs root (network namespaces, mounts, iptables)"
   local b
-  for b in containerd containerd-shim-runc-v2 ctr kubelet kube-proxy; do
+  for b in containerd containerd-shim-runc-v2 ctr kubelet kube-proxy sized-volumes; do
     [[ -x "$TOOLS_BIN/$b" ]] || die "$TOOLS_BIN/$b is missing: run tools/setup-cluster-tools.sh node kubernetes"
   done
   [[ -x /usr/sbin/runc && -x /usr/lib/cni/bridge ]] || die "runc or the CNI plugins are missing: tools/setup-cluster-tools.sh debian"
@@ -186,6 +205,7 @@ cmd_up() {
   phase "kubelet" kubelet_up "$kubeconfig"
   phase "kube-proxy" kube_proxy_up
   phase "coredns" coredns_up "$kubeconfig"
+  phase "sized volumes" sized_volumes_up "$kubeconfig"
 }
 
 # ── down ──────────────────────────────────────────────────────────────────────────────────────
@@ -263,6 +283,7 @@ restore_machine() {
 }
 
 cmd_down() {
+  stop sized-volumes
   stop kube-proxy
   stop kubelet
   kill_tasks
@@ -270,6 +291,7 @@ cmd_down() {
   stop_shims
   unmount_under "$RUN"
   unmount_under "$CONTAINERD_ROOT"
+  detach_loops_under "$RUN"
   iptables_clean
   if ip link show "$NODE_BRIDGE" >/dev/null 2>&1; then
     ip route del "$SERVICE_CIDR" dev "$NODE_BRIDGE" 2>/dev/null || true

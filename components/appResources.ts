@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { AppSettings } from "./config";
-import { PATCH_FORCE_ANNOTATION } from "./identifiers";
+import { PATCH_FORCE_ANNOTATION, WAIT_FOR_ANNOTATION } from "./identifiers";
 import { ADMIN_TOKEN_KEY, headlessServiceName, metadata, podDnsNames, pvcName, selectorLabels, serviceUrl } from "./manifests";
 
 /** What both app components take. */
@@ -79,13 +79,20 @@ export function appSecret(
  * StorageClass without allowVolumeExpansion), the command fails before the StatefulSet is
  * replaced, also under `--skip-preview`. The PVCs of new ordinals exist only once the workload
  * has created them, so their patches wait for it (`afterWorkload`).
+ *
+ * Each patch waits for its claim to be Bound, said explicitly: the provider's own PVC await
+ * (v4.25 source) waits for phase Pending when the StorageClass binds WaitForFirstConsumer, so on
+ * such a class (most local-volume and many cloud classes) a patch of a bound claim timed out after
+ * 5 minutes (found by e2e scenario 17 on the local class `sized`).
  */
+const PVC_BOUND = "jsonpath={.status.phase}=Bound";
+
 export function volumeResizePatches(app: AppSettings, namespace: pulumi.Input<string>, deployedReplicas: number, parent: pulumi.Resource) {
     const patch = (ordinal: number, dependsOn: pulumi.Resource[]) =>
         new k8s.core.v1.PersistentVolumeClaimPatch(
             pvcName(app, ordinal),
             {
-                metadata: { name: pvcName(app, ordinal), namespace, annotations: { [PATCH_FORCE_ANNOTATION]: "true" } },
+                metadata: { name: pvcName(app, ordinal), namespace, annotations: { [PATCH_FORCE_ANNOTATION]: "true", [WAIT_FOR_ANNOTATION]: PVC_BOUND } },
                 spec: { resources: { requests: { storage: app.storageSize } } },
             },
             { parent, dependsOn, retainOnDelete: true },

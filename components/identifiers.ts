@@ -19,6 +19,9 @@ export const APP_COMPONENT_TYPES = {
  */
 export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
 
+/** What the provider waits for after applying an object, instead of its built-in readiness logic. */
+export const WAIT_FOR_ANNOTATION = "pulumi.com/waitFor";
+
 /** How Pulumi's Kubernetes provider deletes an object: `orphan`, `background` or (its default) `foreground`. */
 export const DELETION_PROPAGATION_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
 

@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AppSettings } from "./config";
-import { DELETION_PROPAGATION_ANNOTATION, PATCH_FORCE_ANNOTATION, SECRET_CHECKSUM_ANNOTATION } from "./identifiers";
+import { DELETION_PROPAGATION_ANNOTATION, PATCH_FORCE_ANNOTATION, SECRET_CHECKSUM_ANNOTATION, WAIT_FOR_ANNOTATION } from "./identifiers";
 import { httpProbe, POD_FACTS } from "./podFacts";
 
 type Metadata = k8s.types.input.meta.v1.ObjectMeta;
@@ -125,7 +125,7 @@ export function statefulSetAnnotations(app: AppSettings): Record<string, string>
     const annotations: Record<string, string> = { [DELETION_PROPAGATION_ANNOTATION]: "orphan" };
     const conditions = rolloutConditions(app);
     if (conditions.length > 0) {
-        annotations["pulumi.com/waitFor"] = conditions.length === 1 ? conditions[0] : JSON.stringify(conditions);
+        annotations[WAIT_FOR_ANNOTATION] = conditions.length === 1 ? conditions[0] : JSON.stringify(conditions);
     }
     return annotations;
 }

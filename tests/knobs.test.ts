@@ -52,6 +52,8 @@ const knobs: Knob[] = [
             for (const patch of patchesOf(run)) {
                 assert.strictEqual(patch.inputs.spec.resources.requests.storage, "2Gi");
                 assert.strictEqual(patch.inputs.metadata.annotations["pulumi.com/patchForce"], "true");
+                // Not the provider's PVC await: on a WaitForFirstConsumer class it waits for Pending.
+                assert.strictEqual(patch.inputs.metadata.annotations["pulumi.com/waitFor"], "jsonpath={.status.phase}=Bound");
                 assert.strictEqual(patch.opts.retainOnDelete, true, "dropping a patch must never touch the PVC");
                 // A stack that never deployed: no PVC exists until the StatefulSet creates it.
                 assert.deepStrictEqual(await dependencyNames(patch), [`${T.statefulSet}::${APP}`], "patches wait for the StatefulSet (PVCs exist)");

@@ -7,7 +7,9 @@
 #                               built from github.com/containerd/containerd/v2 (tools/go/containerd)
 #   coredns                     a slim CoreDNS built from github.com/coredns/coredns (tools/go/coredns)
 #   pause                       the pod sandbox process (tools/go/pause, our own 30 lines)
-#   debian                      runc, iptables, CNI plugins, buildah, mmdebstrap, conntrack, socat
+#   sized-volumes               the node's provisioner + resizer of StorageClass "sized" (tools/go/sized-volumes,
+#                               ours, on sigs.k8s.io/sig-storage-lib-external-provisioner)
+#   debian                      runc, iptables, CNI plugins, buildah, mmdebstrap, conntrack, socat, xfsprogs
 #                               from Debian's packages (apt-get), pinned in versions.env
 #   kwok, kwokctl               built from sigs.k8s.io/kwok (tools/go/kwok)
 #   helm                        built from helm.sh/helm/v3 (tools/go/helm)
@@ -20,7 +22,7 @@
 #
 # Usage: tools/setup-cluster-tools.sh [TOOL...]     (default: all; names as listed above,
 #                                                    "kubernetes" = the control-plane and node binaries;
-#                                                    "node" = containerd coredns pause debian)
+#                                                    "node" = containerd coredns pause sized-volumes debian)
 # Env:   FORCE=1          rebuild even if current
 #        BUILD_KUBECTL=1  build kubectl v$KUBERNETES_VERSION even though one is on PATH
 set -euo pipefail
@@ -219,6 +221,8 @@ install_coredns() {
 
 install_pause() { install_main_package pause "the pod sandbox process"; }
 
+install_sized_volumes() { install_main_package sized-volumes "the node's volume provisioner and resizer"; }
+
 # Debian packages, pinned; apt-get update only when one is missing or at another version.
 install_debian() {
   local p name ver missing=() have
@@ -249,7 +253,7 @@ install_debian() {
 
 main() {
   local tools=("$@") t
-  [[ ${#tools[@]} -gt 0 ]] || tools=(debian etcd kubernetes kubectl kwok helm actionlint containerd coredns pause)
+  [[ ${#tools[@]} -gt 0 ]] || tools=(debian etcd kubernetes kubectl kwok helm actionlint containerd coredns pause sized-volumes)
   local start=$SECONDS
   for t in "${tools[@]}"; do
     case "$t" in
@@ -262,9 +266,10 @@ main() {
       containerd | ctr) phase "containerd" install_containerd ;;
       coredns) phase "coredns" install_coredns ;;
       pause) phase "pause" install_pause ;;
+      sized-volumes) phase "sized-volumes" install_sized_volumes ;;
       debian) phase "debian packages" install_debian ;;
-      node) main containerd coredns pause debian ;;
-      *) die "unknown tool '$t' (known: etcd kubernetes kubectl kwok helm actionlint containerd coredns pause debian node)" ;;
+      node) main containerd coredns pause sized-volumes debian ;;
+      *) die "unknown tool '$t' (known: etcd kubernetes kubectl kwok helm actionlint containerd coredns pause sized-volumes debian node)" ;;
     esac
   done
   log "cluster tools ready in $TOOLS_BIN ($((SECONDS - start))s total)"

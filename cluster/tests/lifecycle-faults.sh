@@ -28,7 +28,9 @@ machine_state() {
   { ip -o link show | awk -F': ' '{print $2}' | sort
     iptables-save 2>/dev/null | grep -E '^:(KUBE|CNI)-' | sort || true
     sysctl -n net.ipv4.ip_forward
-    pgrep -l -f '(^|/)(kubelet|containerd|kube-apiserver|etcd|kube-proxy|coredns) ' || true
+    pgrep -l -f '(^|/)(kubelet|containerd|kube-apiserver|etcd|kube-proxy|coredns|sized-volumes) ' || true
+    awk -v d="$STATEFUL_APPS_CACHE/" 'index($2, d) == 1 { print "mount", $2 }' /proc/self/mounts
+    losetup -l -n -O BACK-FILE 2>/dev/null | sed 's/^/loop /' || true
   }
 }
 
@@ -150,6 +152,28 @@ log "npm start after a manual destroy (its first attempt interrupted): ${took}s,
   pulumi destroy --yes --run-program --stack "$LOCAL_STACK" >"$LOGS_DIR/manual-destroy-2.log" 2>&1
 ) || die "the second manual pulumi destroy failed; log: $LOGS_DIR/manual-destroy-2.log"
 log "manual destroy done; now npm run stop"
+# A volume of the class "sized" in use when the cluster goes down: its loop mount and image must go too.
+. "$PROJECT_DIR/cluster/images.env"
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: lifecycle-sized}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: sized, namespace: lifecycle-sized}
+spec: {storageClassName: sized, accessModes: [ReadWriteOnce], resources: {requests: {storage: 300Mi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: holder, namespace: lifecycle-sized}
+spec:
+  containers: [{name: pause, image: "$PAUSE_IMAGE", imagePullPolicy: Never, volumeMounts: [{name: v, mountPath: /v}]}]
+  volumes: [{name: v, persistentVolumeClaim: {claimName: sized}}]
+YAML
+kubectl wait --for=condition=Ready pod/holder -n lifecycle-sized --timeout=120s >/dev/null || die "a pod with a sized volume did not start"
+sized_mounts=$(machine_state | grep -c '^loop ') || die "the sized volume has no loop device"
+log "a pod with a sized volume runs ($sized_mounts loop device(s)); now npm run stop"
 bash cluster/stop.sh >"$LOGS_DIR/stop.log" 2>&1 || { tail -20 "$LOGS_DIR/stop.log" >&2; die "npm run stop failed after a manual pulumi destroy"; }
 after=$(machine_state)
 [[ "$after" == "$before" ]] || die "npm run stop did not restore the machine; before vs after: $(diff <(echo "$before") <(echo "$after"))"
