@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { AppSettings } from "./config";
-import { PATCH_FORCE_ANNOTATION, WAIT_FOR_ANNOTATION } from "./identifiers";
+import { PATCH_FORCE_ANNOTATION, SKIP_AWAIT_ANNOTATION } from "./identifiers";
 import { ADMIN_TOKEN_KEY, headlessServiceName, metadata, podDnsNames, pvcName, selectorLabels, serviceUrl } from "./manifests";
 
 /** What both app components take. */
@@ -80,19 +80,24 @@ export function appSecret(
  * replaced, also under `--skip-preview`. The PVCs of new ordinals exist only once the workload
  * has created them, so their patches wait for it (`afterWorkload`).
  *
- * Each patch waits for its claim to be Bound, said explicitly: the provider's own PVC await
- * (v4.25 source) waits for phase Pending when the StorageClass binds WaitForFirstConsumer, so on
- * such a class (most local-volume and many cloud classes) a patch of a bound claim timed out after
- * 5 minutes (found by e2e scenario 17 on the local class `sized`).
+ * Each patch skips the provider's await: there is nothing to wait for (a patched claim is Bound
+ * already: the workload's pods run on it), and both awaits the provider offers are wrong here
+ * (v4.25 source). Its built-in PVC await waits for phase Pending when the StorageClass binds
+ * WaitForFirstConsumer, so on such a class (most local-volume and many cloud classes) a patch of a
+ * bound claim timed out after 5 minutes (found by e2e scenario 17 on the local class `sized`). A
+ * `pulumi.com/waitFor` condition is evaluated on the provider's shared informer cache, which
+ * treats an object as current unless its generation is older; an annotation-only patch keeps the
+ * generation, so the stale cached claim (without the patch's annotations) satisfied the condition
+ * and became the patch's outputs, and the next preview showed a spurious update (CI, scenario 1).
  */
-const PVC_BOUND = "jsonpath={.status.phase}=Bound";
+const PVC_PATCH_ANNOTATIONS = { [PATCH_FORCE_ANNOTATION]: "true", [SKIP_AWAIT_ANNOTATION]: "true" };
 
 export function volumeResizePatches(app: AppSettings, namespace: pulumi.Input<string>, deployedReplicas: number, parent: pulumi.Resource) {
     const patch = (ordinal: number, dependsOn: pulumi.Resource[]) =>
         new k8s.core.v1.PersistentVolumeClaimPatch(
             pvcName(app, ordinal),
             {
-                metadata: { name: pvcName(app, ordinal), namespace, annotations: { [PATCH_FORCE_ANNOTATION]: "true", [WAIT_FOR_ANNOTATION]: PVC_BOUND } },
+                metadata: { name: pvcName(app, ordinal), namespace, annotations: PVC_PATCH_ANNOTATIONS },
                 spec: { resources: { requests: { storage: app.storageSize } } },
             },
             { parent, dependsOn, retainOnDelete: true },

@@ -22,6 +22,9 @@ export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
 /** What the provider waits for after applying an object, instead of its built-in readiness logic. */
 export const WAIT_FOR_ANNOTATION = "pulumi.com/waitFor";
 
+/** The provider returns what the API server answered to the apply and waits for nothing. */
+export const SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait";
+
 /** How Pulumi's Kubernetes provider deletes an object: `orphan`, `background` or (its default) `foreground`. */
 export const DELETION_PROPAGATION_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
 

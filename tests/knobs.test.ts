@@ -52,8 +52,10 @@ const knobs: Knob[] = [
             for (const patch of patchesOf(run)) {
                 assert.strictEqual(patch.inputs.spec.resources.requests.storage, "2Gi");
                 assert.strictEqual(patch.inputs.metadata.annotations["pulumi.com/patchForce"], "true");
-                // Not the provider's PVC await: on a WaitForFirstConsumer class it waits for Pending.
-                assert.strictEqual(patch.inputs.metadata.annotations["pulumi.com/waitFor"], "jsonpath={.status.phase}=Bound");
+                // No await: the PVC await waits for Pending on WaitForFirstConsumer classes, and a
+                // waitFor condition can return a stale cached claim as the patch's outputs.
+                assert.strictEqual(patch.inputs.metadata.annotations["pulumi.com/skipAwait"], "true");
+                assert.strictEqual(patch.inputs.metadata.annotations["pulumi.com/waitFor"], undefined);
                 assert.strictEqual(patch.opts.retainOnDelete, true, "dropping a patch must never touch the PVC");
                 // A stack that never deployed: no PVC exists until the StatefulSet creates it.
                 assert.deepStrictEqual(await dependencyNames(patch), [`${T.statefulSet}::${APP}`], "patches wait for the StatefulSet (PVCs exist)");
