@@ -28,7 +28,9 @@ machine_state() {
   { ip -o link show | awk -F': ' '{print $2}' | sort
     iptables-save 2>/dev/null | grep -E '^:(KUBE|CNI)-' | sort || true
     sysctl -n net.ipv4.ip_forward
-    pgrep -l -f '(^|/)(kubelet|containerd|kube-apiserver|etcd|kube-proxy|coredns|sized-volumes) ' || true
+    # by process name (not command line: a shell or a git commit naming one of them is not one;
+    # the kernel keeps 15 characters of a name: kube-controller-manager, containerd-shim-runc-v2)
+    pgrep -l -x 'kubelet|containerd|containerd-shim|kube-apiserver|kube-controller|kube-scheduler|kwok|etcd|kube-proxy|coredns|sized-volumes' || true
     awk -v d="$STATEFUL_APPS_CACHE/" 'index($2, d) == 1 { print "mount", $2 }' /proc/self/mounts
     losetup -l -n -O BACK-FILE 2>/dev/null | sed 's/^/loop /' || true
   }
