@@ -24,17 +24,8 @@ rm -rf "$LOGS_DIR" && mkdir -p "$LOGS_DIR"
 NODE_PIDS="$STATEFUL_APPS_CACHE/node/run/pids"
 CONTROL_PLANE_PIDS="$STATEFUL_APPS_CACHE/kwok/clusters/stateful-apps-e2e/pids"
 
-machine_state() {
-  { ip -o link show | awk -F': ' '{print $2}' | sort
-    iptables-save 2>/dev/null | grep -E '^:(KUBE|CNI)-' | sort || true
-    sysctl -n net.ipv4.ip_forward
-    # by process name (not command line: a shell or a git commit naming one of them is not one;
-    # the kernel keeps 15 characters of a name: kube-controller-manager, containerd-shim-runc-v2)
-    pgrep -l -x 'kubelet|containerd|containerd-shim|kube-apiserver|kube-controller|kube-scheduler|kwok|etcd|kube-proxy|coredns|sized-volumes' || true
-    awk -v d="$STATEFUL_APPS_CACHE/" 'index($2, d) == 1 { print "mount", $2 }' /proc/self/mounts
-    losetup -l -n -O BACK-FILE 2>/dev/null | sed 's/^/loop /' || true
-  }
-}
+# shellcheck source=../machine-state.sh
+. "$PROJECT_DIR/cluster/machine-state.sh"
 
 # npm_start LOG: runs npm start's script, prints its duration in seconds; fails with its log.
 npm_start() {
