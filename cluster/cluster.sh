@@ -24,6 +24,9 @@
 #   E2E_CLUSTER_NAME            kwok cluster name (default stateful-apps-e2e)
 #   E2E_REAL_NODE=0             no real node: only simulated kwok nodes (for benchmarks of the tools,
 #                               not the pods; several such clusters can run side by side by name)
+#   CLUSTER_NODES               real nodes, 1 (default: npm start) or 2 (e2e/run.sh): the same
+#                               cluster/node.sh run per index; each pre-created PV belongs to one
+#                               node (nodeAffinity), the pool split evenly between them
 #   E2E_NODE_COUNT              simulated kwok nodes besides the real node (default 0; 2 without it)
 #   E2E_PV_COUNT                pre-created PVs (default 80); E2E_PV_CAPACITY each (default 10Gi)
 #   E2E_VOLUME_BINDING_MODE     StorageClass volumeBindingMode: Immediate (default) or WaitForFirstConsumer
@@ -46,6 +49,8 @@ CLUSTER_DIR="$KWOK_HOME/clusters/$CLUSTER_NAME"
 # second cluster (e.g. E2E_REAL_NODE=0 for a benchmark) never overwrites the first one's.
 if [[ "$CLUSTER_NAME" == stateful-apps-e2e ]]; then OWN_KUBECONFIG="$KWOK_HOME/kubeconfig"; else OWN_KUBECONFIG="$KWOK_HOME/kubeconfig-$CLUSTER_NAME"; fi
 REAL_NODE="${E2E_REAL_NODE:-1}"
+# Real nodes (cluster/node.sh run once per index): 1 for npm start, 2 for the e2e suite.
+CLUSTER_NODES="${CLUSTER_NODES:-1}"
 if [[ "$REAL_NODE" == 1 ]]; then NODE_COUNT="${E2E_NODE_COUNT:-0}"; else NODE_COUNT="${E2E_NODE_COUNT:-2}"; fi
 PV_COUNT="${E2E_PV_COUNT:-80}"
 PV_CAPACITY="${E2E_PV_CAPACITY:-10Gi}"
@@ -53,6 +58,8 @@ BINDING_MODE="${E2E_VOLUME_BINDING_MODE:-Immediate}"
 POOL_LABEL="stateful-apps.e2e/pool=true"
 # shellcheck source=network.env
 . "$CLUSTER_DIR_SRC/network.env"
+[[ "$CLUSTER_NODES" =~ ^[0-9]+$ ]] && ((CLUSTER_NODES >= 1 && CLUSTER_NODES <= MAX_NODES)) ||
+  die "CLUSTER_NODES: allowed 1..$MAX_NODES (real nodes), not '$CLUSTER_NODES'"
 VOLUMES_DIR="$STATEFUL_APPS_CACHE/volumes/$CLUSTER_NAME"   # the hostPath PVs' directories
 # Beside the cluster directory, not in it: written before kwokctl creates that directory, so even
 # a create interrupted half-way leaves the mark of who started it.
@@ -211,15 +218,19 @@ apply_storage() {
   [[ "$REAL_NODE" == 1 ]] && k apply -f "$CLUSTER_DIR_SRC/manifests/storageclass-sized.yaml" >/dev/null
   # Existing PVs (bound or not) are left as they are: only missing ones are created, in 4
   # parallel batches (one kubectl create of 80 PVs takes ~5 s, mostly request round trips).
-  local existing tpl i name batch_dir pids=() b
+  local existing tpl pv i name batch_dir pids=() b NODE_NAME NODE_BRIDGE POD_CIDR NODE_IP
   existing=" $(k get pv -l "$POOL_LABEL" -o jsonpath='{.items[*].metadata.name}') "
   tpl=$(sed -e '/^#/d' -e "s/__CAPACITY__/$PV_CAPACITY/" -e "s#__VOLUMES_DIR__#$VOLUMES_DIR#" "$CLUSTER_DIR_SRC/manifests/pv.template.yaml")
+  # Simulated nodes run nothing, so there a PV belongs to no node (the benchmark's clusters).
+  [[ "$REAL_NODE" == 1 ]] || tpl=$(sed '/^  nodeAffinity:/,$d' <<<"$tpl")
   batch_dir=$(mktemp -d)
   for ((i = 1; i <= PV_COUNT; i++)); do
     name=$(printf '%03d' "$i")
     [[ "$existing" == *" e2e-pv-$name "* ]] && continue
     mkdir -p "$VOLUMES_DIR/pv-$name" && chmod 0777 "$VOLUMES_DIR/pv-$name"
-    printf -- '---\n%s\n' "${tpl//__INDEX__/$name}" >>"$batch_dir/batch-$((i % 4)).yaml"
+    node_addresses $((i % CLUSTER_NODES))   # the pool is split evenly: PV i belongs to node i mod N
+    pv=${tpl//__INDEX__/$name}
+    printf -- '---\n%s\n' "${pv//__NODE_NAME__/$NODE_NAME}" >>"$batch_dir/batch-$((i % 4)).yaml"
   done
   for b in "$batch_dir"/batch-*.yaml; do
     [[ -f "$b" ]] || continue
@@ -271,7 +282,10 @@ cmd_up() {
   fi
   if [[ "$REAL_NODE" == 1 ]]; then
     phase "images" "$CLUSTER_DIR_SRC/images.sh" build
-    phase "real node" "$CLUSTER_DIR_SRC/node.sh" up "$OWN_KUBECONFIG"
+    local i
+    for ((i = 0; i < CLUSTER_NODES; i++)); do
+      NODE_INDEX=$i phase "real node $i" "$CLUSTER_DIR_SRC/node.sh" up "$OWN_KUBECONFIG"
+    done
   fi
   phase "simulated kwok nodes ($NODE_COUNT)" add_nodes
   phase "controllers" wait_controllers
@@ -307,8 +321,13 @@ cmd_down() {
     return 0
   fi
   local start=$SECONDS
-  # The node first: its containers, mounts, bridge, routes, iptables chains and sysctls.
-  [[ "$REAL_NODE" == 1 ]] && "$CLUSTER_DIR_SRC/node.sh" down
+  # The nodes first, the first node last (it restores what the machine had): their containers,
+  # mounts, bridges, routes, iptables chains and sysctls. Every index, whatever CLUSTER_NODES says
+  # now, so a node left by an earlier run with more nodes goes too.
+  if [[ "$REAL_NODE" == 1 ]]; then
+    local i
+    for ((i = MAX_NODES - 1; i >= 0; i--)); do NODE_INDEX=$i "$CLUSTER_DIR_SRC/node.sh" down; done
+  fi
   rm -rf "$VOLUMES_DIR"
   if ! cluster_exists && [[ ! -d "$CLUSTER_DIR" ]]; then
     rm -f "$OWN_KUBECONFIG" "$STARTED_BY_FILE"

@@ -9,6 +9,15 @@
 #                                   cgroups, and the sysctls the node changed
 #   cluster/node.sh ctr ARGS...     ctr against the node's containerd (namespace k8s.io)
 #
+# NODE_INDEX=i (default 0) selects which node: every node is this script run with its own index,
+# so each has its own containerd (root, state, socket), kubelet (root dir, cgroup root, healthz
+# port), bridge and pod range (network.env's node_addresses) and its own sized-volume provisioner.
+# All nodes share this machine's network namespace: the control plane listens on loopback only,
+# and one set of kube-proxy rules (the first node's kube-proxy) serves every node's pods, since
+# they are the same netfilter tables; packets between nodes' bridges are routed by this machine.
+# The first node (0) also runs kube-proxy and CoreDNS, records the machine's state at up and
+# restores it at down: stop the other nodes first (cluster.sh down does).
+#
 # Nothing leaves the machine: the pod and Service ranges are routed onto the bridge (an
 # unrewritten packet dies there instead of following the default route), CNI does no
 # masquerade, CoreDNS forwards nowhere, and every listener is on 127.0.0.1 or the bridge.
@@ -19,7 +28,14 @@ NODE_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=network.env
 . "$NODE_SRC/network.env"
 
-NODE_HOME="$STATEFUL_APPS_CACHE/node"
+NODE_INDEX="${NODE_INDEX:-0}"
+node_addresses "$NODE_INDEX" || die "NODE_INDEX: allowed 0..$((MAX_NODES - 1)), not '$NODE_INDEX'"
+FIRST_NODE=0; ((NODE_INDEX == 0)) && FIRST_NODE=1
+if ((FIRST_NODE)); then NODE_HOME="$STATEFUL_APPS_CACHE/node"; else NODE_HOME="$STATEFUL_APPS_CACHE/node-$NODE_INDEX"; fi
+# The first node's kubelet keeps the default cgroup root (/kubepods); another node's gets one of
+# its own, or each kubelet would remove the other's pod cgroups as orphans.
+if ((FIRST_NODE)); then CGROUP_ROOT=/; else CGROUP_ROOT=/stapps-node-$NODE_INDEX; fi
+KUBELET_HEALTHZ_PORT=$((10248 + 100 * NODE_INDEX))
 CONTAINERD_ROOT="$NODE_HOME/containerd"   # image store: kept between clusters (re-imports are skipped)
 RUN="$NODE_HOME/run"                      # everything else: removed by down
 CONTAINERD_STATE="$RUN/containerd"
@@ -27,7 +43,7 @@ CONTAINERD_SOCK="$CONTAINERD_STATE/containerd.sock"
 PIDS="$RUN/pids"
 LOGS="$RUN/logs"
 ETC="$RUN/etc"
-RECORD="$NODE_HOME/restore"               # what up changed on the machine, for down (kept until down)
+RECORD="$STATEFUL_APPS_CACHE/node/restore" # what up changed on the machine, for the first node's down
 KUBELET_ROOT="$RUN/kubelet"
 SIZED_VOLUMES="$RUN/volumes"              # StorageClass "sized": one loop-mounted XFS image per claim
 # Paths that the kubelet, containerd or CNI may create outside our own directories. Those that
@@ -102,10 +118,28 @@ network_up() {
     ip addr add "$NODE_IP/${POD_CIDR#*/}" dev "$NODE_BRIDGE"
   fi
   ip link set "$NODE_BRIDGE" up
-  # Whole ranges onto the bridge: no packet for a cluster address may take the default route.
-  ip route replace "$SERVICE_CIDR" dev "$NODE_BRIDGE"
-  ip route replace "$CLUSTER_CIDR" dev "$NODE_BRIDGE"
+  # Whole ranges onto the first node's bridge: no packet for a cluster address may take the
+  # default route (another node's pod range is its bridge's own, more specific, route).
+  if ((FIRST_NODE)); then
+    ip route replace "$SERVICE_CIDR" dev "$NODE_BRIDGE"
+    ip route replace "$CLUSTER_CIDR" dev "$NODE_BRIDGE"
+  fi
   sysctl -q -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1
+}
+
+# cgroup_root_up: another node's cgroup root in every v1 hierarchy (and the unified one); the
+# kubelet refuses a cgroup root that does not exist. A v1 cpuset starts empty: copy the parent's.
+cgroup_root_up() {
+  [[ "$CGROUP_ROOT" == / ]] && return 0
+  local h
+  for h in /sys/fs/cgroup/*/; do
+    [[ -d "$h" && ! -L "${h%/}" ]] || continue
+    mkdir -p "$h${CGROUP_ROOT#/}"
+    if [[ -f "$h${CGROUP_ROOT#/}/cpuset.cpus" ]]; then
+      [[ -n "$(<"$h${CGROUP_ROOT#/}/cpuset.cpus")" ]] || cat "${h}cpuset.cpus" >"$h${CGROUP_ROOT#/}/cpuset.cpus"
+      [[ -n "$(<"$h${CGROUP_ROOT#/}/cpuset.mems")" ]] || cat "${h}cpuset.mems" >"$h${CGROUP_ROOT#/}/cpuset.mems"
+    fi
+  done
 }
 
 # ── up ────────────────────────────────────────────────────────────────────────────────────────
@@ -122,8 +156,10 @@ render_configs() {
   fill_template "$NODE_SRC/manifests/containerd.toml" >"$ETC/containerd.toml"
   fill_template "$NODE_SRC/manifests/cni.conflist" >"$ETC/cni/10-stateful-apps.conflist"
   fill_template "$NODE_SRC/manifests/kubelet.yaml" >"$ETC/kubelet.yaml"
-  fill_template "$NODE_SRC/manifests/kube-proxy.yaml" >"$ETC/kube-proxy.yaml"
-  fill_template "$NODE_SRC/manifests/coredns.yaml" >"$ETC/coredns.yaml"
+  if ((FIRST_NODE)); then
+    fill_template "$NODE_SRC/manifests/kube-proxy.yaml" >"$ETC/kube-proxy.yaml"
+    fill_template "$NODE_SRC/manifests/coredns.yaml" >"$ETC/coredns.yaml"
+  fi
   # Pods that use the node's DNS (dnsPolicy Default) get no resolver: none is reachable.
   printf '# stateful-apps local node: no upstream resolver (nothing may leave this machine)\nnameserver %s\n' "$NODE_IP" >"$ETC/resolv.conf"
 }
@@ -197,14 +233,21 @@ cmd_up() {
     [[ -x "$TOOLS_BIN/$b" ]] || die "$TOOLS_BIN/$b is missing: run tools/setup-cluster-tools.sh node kubernetes"
   done
   [[ -x /usr/sbin/runc && -x /usr/lib/cni/bridge ]] || die "runc or the CNI plugins are missing: tools/setup-cluster-tools.sh debian"
-  record_machine
-  phase "node network ($NODE_BRIDGE $NODE_IP, routes $POD_CIDR $SERVICE_CIDR)" network_up
+  if ((FIRST_NODE)); then
+    record_machine
+  else
+    [[ -f "$RECORD/sysctls" ]] || die "node $NODE_INDEX needs the first node up first (it records the machine's state)"
+  fi
+  phase "node network ($NODE_BRIDGE $NODE_IP, pods $POD_CIDR)" network_up
+  cgroup_root_up
   render_configs "$kubeconfig"
   phase "containerd" containerd_up
   phase "images" import_images
   phase "kubelet" kubelet_up "$kubeconfig"
-  phase "kube-proxy" kube_proxy_up
-  phase "coredns" coredns_up "$kubeconfig"
+  if ((FIRST_NODE)); then
+    phase "kube-proxy" kube_proxy_up
+    phase "coredns" coredns_up "$kubeconfig"
+  fi
   phase "sized volumes" sized_volumes_up "$kubeconfig"
 }
 
@@ -256,10 +299,11 @@ iptables_clean() {
   done
 }
 
-# kubepods cgroups the kubelet created, in every v1 controller and the unified hierarchy.
+# kubepods cgroups the kubelet created (under this node's cgroup root), in every v1 controller
+# and the unified hierarchy; another node's cgroup root itself too.
 cgroups_clean() {
-  local d
-  for d in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/*/kubepods.slice /sys/fs/cgroup/kubepods; do
+  local d r=${CGROUP_ROOT#/}
+  for d in /sys/fs/cgroup/*/${r:+$r/}kubepods /sys/fs/cgroup/*/${r:+$r/}kubepods.slice /sys/fs/cgroup/${r:+$r/}kubepods ${r:+/sys/fs/cgroup/*/$r}; do
     [[ -d "$d" ]] || continue
     find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
   done
@@ -277,8 +321,6 @@ restore_machine() {
       rm -rf "$p"
     done <"$RECORD/absent-paths"
   fi
-  # /var/log/containers existed before: only the links the kubelet made into our pod logs go.
-  find /var/log/containers -maxdepth 1 -type l -lname "$RUN/*" -delete 2>/dev/null || true
   rm -rf "$RECORD"
 }
 
@@ -292,10 +334,12 @@ cmd_down() {
   unmount_under "$RUN"
   unmount_under "$CONTAINERD_ROOT"
   detach_loops_under "$RUN"
-  iptables_clean
+  ((FIRST_NODE)) && iptables_clean
   if ip link show "$NODE_BRIDGE" >/dev/null 2>&1; then
-    ip route del "$SERVICE_CIDR" dev "$NODE_BRIDGE" 2>/dev/null || true
-    ip route del "$CLUSTER_CIDR" dev "$NODE_BRIDGE" 2>/dev/null || true
+    if ((FIRST_NODE)); then
+      ip route del "$SERVICE_CIDR" dev "$NODE_BRIDGE" 2>/dev/null || true
+      ip route del "$CLUSTER_CIDR" dev "$NODE_BRIDGE" 2>/dev/null || true
+    fi
     ip link del "$NODE_BRIDGE"
   fi
   # veths of pods whose network namespace outlived the shims (normally none).
@@ -304,7 +348,9 @@ cmd_down() {
     [[ "$(cat /sys/class/net/"$v"/master/uevent 2>/dev/null)" == *"$NODE_BRIDGE"* ]] && ip link del "$v" 2>/dev/null || true
   done
   cgroups_clean
-  restore_machine
+  # /var/log/containers may have existed before: only the links this kubelet made into our pod logs go.
+  find /var/log/containers -maxdepth 1 -type l -lname "$RUN/*" -delete 2>/dev/null || true
+  ((FIRST_NODE)) && restore_machine
   rm -rf "$RUN"
 }
 

@@ -29,11 +29,28 @@ if [[ "${E2E_USE_EXISTING_CLUSTER:-0}" != 1 ]]; then
   mkdir -p "$STATEFUL_APPS_CACHE"
   echo "$$" >"$run_pid_file"
   export CLUSTER_STARTED_BY=test:e2e
+  # The suite's cluster has two real nodes (placement, drain and node-loss scenarios).
+  export CLUSTER_NODES="${CLUSTER_NODES:-2}"
+  # From a machine without a cluster, teardown must leave it exactly as it was (checked below).
+  # shellcheck source=../cluster/machine-state.sh
+  . "$PROJECT_DIR/cluster/machine-state.sh"
+  "$PROJECT_DIR/cluster/cluster.sh" started-by >/dev/null 2>&1 || machine_before=$(machine_state)
 fi
 
 teardown() {
   local rc=$?
-  phase "cluster down" "$PROJECT_DIR/cluster/cluster.sh" down || true
+  phase "cluster down" "$PROJECT_DIR/cluster/cluster.sh" down || rc=1
+  if [[ -n "${machine_before:-}" ]]; then
+    local after
+    after=$(machine_state)
+    if [[ "$after" != "$machine_before" ]]; then
+      log "ERROR: cluster down did not restore the machine (before up vs after down):"
+      diff <(echo "$machine_before") <(echo "$after") >&2 || true
+      rc=1
+    else
+      log "machine restored after cluster down (links, netns, routes, chains, sysctls, cgroups, processes, mounts, loops as before up)"
+    fi
+  fi
   [[ -z "${run_pid_file:-}" ]] || rm -f "$run_pid_file"
   log "end-to-end total: $((SECONDS - started))s (exit $rc)"
   exit $rc
