@@ -199,6 +199,16 @@ describe("raw and helm modes render the same objects", function () {
         assert.deepStrictEqual(spec.topologySpreadConstraints.map((c: any) => c.labelSelector), [selector, { matchLabels: { x: "y", on: "true" } }]);
     });
 
+    it("the PDB in both modes: maxUnavailable 1, and an unhealthy pod may always be evicted (a drain is never blocked by a pod that is not ready anyway)", async () => {
+        const { rawObjects, chartObjects } = await bothModes(clone(loadStackFile("dev")), "python-app");
+        for (const [mode, objects] of [["raw", rawObjects], ["helm", chartObjects]] as const) {
+            const pdb = objects.find((o) => o.kind === "PodDisruptionBudget");
+            assert.ok(pdb, `${mode}: a PodDisruptionBudget (dev runs 2 python-app pods)`);
+            assert.strictEqual(pdb.spec.maxUnavailable, 1, `${mode}: maxUnavailable`);
+            assert.strictEqual(pdb.spec.unhealthyPodEvictionPolicy, "AlwaysAllow", `${mode}: unhealthyPodEvictionPolicy`);
+        }
+    });
+
     it("secretEnv: the same secretKeyRef env in both modes, and no value in the chart's output", async () => {
         const config = clone(loadStackFile("dev"));
         config["stateful-apps:secretEnv"] = secretConfig({ "python-app": { DB_PASSWORD: "s3cr3t-1", API_KEY: "s3cr3t-2" } });
