@@ -13,6 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parsePreviewJson, PreviewDigest, PreviewSummary, renderSummaryMarkdown, summarizePreview } from "./preview-summary";
 import { parseUrn, UNCHANGING_OPS } from "./preview-summary/parse";
+import { K8S_TYPES } from "../components/identifiers";
 
 /**
  * What the cluster lost that `pulumi up` cannot give back: a PVC, with its data. The refresh finds
@@ -25,18 +26,17 @@ function lostVolumes(digest: PreviewDigest, summary: PreviewSummary): string[] {
         return m !== null && Number(m[1]) < (a.replicas.from ?? deployedReplicas(digest, a.app));
     });
     return (digest.steps ?? [])
-        .filter((s) => s.op === "create" && parseUrn(s.urn).type === PVC_PATCH_TYPE)
+        .filter((s) => s.op === "create" && parseUrn(s.urn).type === K8S_TYPES.pvcPatch)
         .map((s) => parseUrn(s.urn).name)
         .filter(hadOrdinal)
         .map((pvc) => `PVC ${pvc} is gone from the cluster, and its data with it; \`pulumi up\` cannot restore the data (the StatefulSet re-creates the PVC empty when its pod starts again)`);
 }
-const PVC_PATCH_TYPE = "kubernetes:core/v1:PersistentVolumeClaimPatch";
 
 /** The replicas of an app whose workload the preview leaves as it is (its StatefulSet or release in the state). */
 function deployedReplicas(digest: PreviewDigest, app: string): number {
     const workload = (digest.steps ?? []).find((s) => {
         const urn = parseUrn(s.urn);
-        return urn.name === app && (urn.type === "kubernetes:apps/v1:StatefulSet" || urn.type === "kubernetes:helm.sh/v3:Release");
+        return urn.name === app && (urn.type === K8S_TYPES.statefulSet || urn.type === K8S_TYPES.release);
     });
     const inputs = (workload?.oldState ?? workload?.newState)?.inputs as { spec?: { replicas?: unknown }; values?: { replicas?: unknown } } | undefined;
     const replicas = inputs?.spec?.replicas ?? inputs?.values?.replicas;

@@ -14,6 +14,23 @@ export const APP_COMPONENT_TYPES = {
 } as const satisfies Record<DeployMethod, string>;
 
 /**
+ * The Pulumi type tokens of the Kubernetes resources the program declares (and of the PVCs it
+ * recognizes), as they appear in URNs, previews, the policy analyzer and the tests.
+ */
+export const K8S_TYPES = {
+    namespace: "kubernetes:core/v1:Namespace",
+    statefulSet: "kubernetes:apps/v1:StatefulSet",
+    service: "kubernetes:core/v1:Service",
+    serviceAccount: "kubernetes:core/v1:ServiceAccount",
+    secret: "kubernetes:core/v1:Secret",
+    pdb: "kubernetes:policy/v1:PodDisruptionBudget",
+    networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    pvc: "kubernetes:core/v1:PersistentVolumeClaim",
+    pvcPatch: "kubernetes:core/v1:PersistentVolumeClaimPatch",
+    release: "kubernetes:helm.sh/v3:Release",
+} as const;
+
+/**
  * Server-side apply with force: the provider takes a field back from another field manager
  * (`kubectl scale`, `kubectl set image`) instead of failing with a conflict.
  */

@@ -18,7 +18,7 @@ import * as fs from "fs";
 import * as path from "path";
 // Only constants and pure functions, from modules whose other imports are types (erased when
 // compiled): loading them does not load @pulumi/kubernetes into the analyzer.
-import { DELETION_PROPAGATION_ANNOTATION } from "../components/identifiers";
+import { DELETION_PROPAGATION_ANNOTATION, K8S_TYPES } from "../components/identifiers";
 import { pvcName, selectorLabels } from "../components/manifests";
 import { parseQuantity } from "../components/quantity";
 import type { AppSettings } from "../components/config";
@@ -57,16 +57,10 @@ export interface StackPolicy {
     validateStack: (args: StackArgs, report: Report) => void;
 }
 
-export const T = {
-    statefulSet: "kubernetes:apps/v1:StatefulSet",
-    pvc: "kubernetes:core/v1:PersistentVolumeClaim",
-    pvcPatch: "kubernetes:core/v1:PersistentVolumeClaimPatch",
-    pdb: "kubernetes:policy/v1:PodDisruptionBudget",
-    release: "kubernetes:helm.sh/v3:Release",
-} as const;
+export const T = K8S_TYPES;
 /** Workloads whose pod template the Pod Security and secret-env rules read (raw mode renders StatefulSets only). */
 const POD_TEMPLATE_TYPES: Record<string, (props: any) => any> = {
-    "kubernetes:apps/v1:StatefulSet": (p) => p?.spec?.template?.spec,
+    [K8S_TYPES.statefulSet]: (p) => p?.spec?.template?.spec,
     "kubernetes:apps/v1:Deployment": (p) => p?.spec?.template?.spec,
     "kubernetes:apps/v1:DaemonSet": (p) => p?.spec?.template?.spec,
     "kubernetes:batch/v1:Job": (p) => p?.spec?.template?.spec,

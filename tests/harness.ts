@@ -2,7 +2,7 @@
 // it registers, with the options it was registered with. No engine, no cluster, no network.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { APP_COMPONENT_TYPES } from "../components/identifiers";
+import { APP_COMPONENT_TYPES, K8S_TYPES } from "../components/identifiers";
 import { CHART_DIR, clone, loadStackFile, PROJECT_DIR } from "../tools/project";
 
 export { CHART_DIR, clone, loadStackFile, PROJECT_DIR };
@@ -39,15 +39,7 @@ export interface ProgramRun {
 
 /** Kubernetes/Pulumi type tokens used by the tests. */
 export const T = {
-    namespace: "kubernetes:core/v1:Namespace",
-    statefulSet: "kubernetes:apps/v1:StatefulSet",
-    service: "kubernetes:core/v1:Service",
-    serviceAccount: "kubernetes:core/v1:ServiceAccount",
-    secret: "kubernetes:core/v1:Secret",
-    pdb: "kubernetes:policy/v1:PodDisruptionBudget",
-    networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
-    pvcPatch: "kubernetes:core/v1:PersistentVolumeClaimPatch",
-    release: "kubernetes:helm.sh/v3:Release",
+    ...K8S_TYPES,
     randomPassword: "random:index/randomPassword:RandomPassword",
     randomId: "random:index/randomId:RandomId",
     stackReference: "pulumi:pulumi:StackReference",

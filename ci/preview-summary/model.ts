@@ -1,14 +1,14 @@
 // The preview's steps as the summary reasons about them: one ResourceChange per resource (the
 // halves of a replacement merged), the app each belongs to, and the facts of the app's
 // StatefulSet (or of the one its Helm release renders) that decide what happens to pods and PVCs.
-import { APP_COMPONENT_TYPES, DELETION_PROPAGATION_ANNOTATION, DeployMethod } from "../../components/identifiers";
+import { APP_COMPONENT_TYPES, DELETION_PROPAGATION_ANNOTATION, DeployMethod, K8S_TYPES } from "../../components/identifiers";
 import { POD_TEMPLATE_FREE_SETTINGS } from "../../components/replacement";
 import { parseUrn, PreviewStep, PropertyDiff, ResourceState, UNKNOWN_VALUE } from "./parse";
 
-const STATEFULSET_TYPE = "kubernetes:apps/v1:StatefulSet";
-const RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
-export const PVC_PATCH_TYPE = "kubernetes:core/v1:PersistentVolumeClaimPatch";
-export const SECRET_TYPE = "kubernetes:core/v1:Secret";
+const STATEFULSET_TYPE = K8S_TYPES.statefulSet;
+const RELEASE_TYPE = K8S_TYPES.release;
+export const PVC_PATCH_TYPE = K8S_TYPES.pvcPatch;
+export const SECRET_TYPE = K8S_TYPES.secret;
 export const STACK_TYPE = "pulumi:pulumi:Stack";
 
 /** The deploy method each app component type stands for. */
