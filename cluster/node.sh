@@ -131,14 +131,14 @@ network_up() {
 # kubelet refuses a cgroup root that does not exist. A v1 cpuset starts empty: copy the parent's.
 cgroup_root_up() {
   [[ "$CGROUP_ROOT" == / ]] && return 0
-  local h
+  local h d f
   for h in /sys/fs/cgroup/*/; do
     [[ -d "$h" && ! -L "${h%/}" ]] || continue
-    mkdir -p "$h${CGROUP_ROOT#/}"
-    if [[ -f "$h${CGROUP_ROOT#/}/cpuset.cpus" ]]; then
-      [[ -n "$(<"$h${CGROUP_ROOT#/}/cpuset.cpus")" ]] || cat "${h}cpuset.cpus" >"$h${CGROUP_ROOT#/}/cpuset.cpus"
-      [[ -n "$(<"$h${CGROUP_ROOT#/}/cpuset.mems")" ]] || cat "${h}cpuset.mems" >"$h${CGROUP_ROOT#/}/cpuset.mems"
-    fi
+    d="$h${CGROUP_ROOT#/}"
+    mkdir -p "$d"
+    for f in cpuset.cpus cpuset.mems; do
+      [[ ! -f "$d/$f" || -n "$(<"$d/$f")" ]] || cat "$h$f" >"$d/$f"
+    done
   done
 }
 

@@ -5,23 +5,15 @@
 import * as assert from "assert";
 import { POD_FACTS } from "../../components/podFacts";
 import {
-    cleanupNamespace, clone, deletePodAndAwaitReplacement, eventually, execIn, httpRequest, kubectl, kubectlJson,
-    loadShippedConfig, pods, pvcs, readyPods, resolveInPod, Stack, visitsOnDisk, visitThroughService,
+    cleanupNamespace, clone, countsOf, deletePodAndAwaitReplacement, eventually, execIn, httpRequest, kubectl, kubectlJson,
+    loadShippedConfig, pods, pvcs, readyEndpointIps, readyPods, resolveInPod, Stack, visitsOnDisk, visitThroughService,
 } from "./harness";
 
 const APP = "python-app";
 const REPLICAS = 3;
 const VISITS = 60;
 
-const countsOf = (ns: string): Record<string, number> => Object.fromEntries(pods(ns, APP).map((p) => [p.metadata.name, visitsOnDisk(ns, p.metadata.name)]));
 const podIp = (ns: string, name: string) => kubectlJson(["get", "pod", name, "-n", ns]).status.podIP as string;
-/** Pod IPs the client Service sends traffic to: ready endpoints of its EndpointSlices. */
-const readyEndpointIps = (ns: string) =>
-    kubectlJson(["get", "endpointslices", "-n", ns, "-l", `kubernetes.io/service-name=${APP}`]).items
-        .flatMap((s: any) => s.endpoints ?? [])
-        .filter((e: any) => e.conditions?.ready)
-        .flatMap((e: any) => e.addresses)
-        .sort();
 
 for (const method of ["raw", "helm"]) {
     describe(`real pods, ${method} mode: the lab on the local node`, function () {
@@ -46,10 +38,10 @@ for (const method of ["raw", "helm"]) {
         });
 
         it(`scenario 1: ${VISITS} visits through the Service: every pod served some, and each pod's file holds exactly the visits it answered`, async () => {
-            const before = countsOf(ns);
+            const before = countsOf(ns, APP);
             const answered = await visitThroughService(ns, APP, VISITS);
             assert.deepStrictEqual(Object.keys(answered).sort(), Object.keys(before).sort(), "every pod served some visits");
-            const after = countsOf(ns);
+            const after = countsOf(ns, APP);
             for (const pod of Object.keys(after)) {
                 assert.strictEqual(after[pod] - before[pod], answered[pod], `${pod}: its file counts the visits it answered`);
             }
@@ -71,7 +63,7 @@ for (const method of ["raw", "helm"]) {
 
         it("scenario 2: a deleted pod comes back with its name, PVC and count; scaling 3 → 0 → 3 keeps every count", async () => {
             await visitThroughService(ns, APP, 10);
-            const counts = countsOf(ns);
+            const counts = countsOf(ns, APP);
             const claims = pvcs(ns, APP).map((c) => c.metadata.uid);
             const back = await deletePodAndAwaitReplacement(ns, APP, `${APP}-1`);
             assert.strictEqual(back.spec.volumes.find((v: any) => v.name === "data").persistentVolumeClaim.claimName, `data-${APP}-1`);
@@ -86,7 +78,7 @@ for (const method of ["raw", "helm"]) {
             stack.up(`lab-${method}-scale-3`);
             await eventually(`${REPLICAS} ready pods`, () => readyPods(ns, APP).length === REPLICAS);
             assert.deepStrictEqual(pvcs(ns, APP).map((c) => c.metadata.uid), claims, "the same PVCs");
-            assert.deepStrictEqual(countsOf(ns), counts, "every pod's count survived");
+            assert.deepStrictEqual(countsOf(ns, APP), counts, "every pod's count survived");
         });
 
         if (method !== "raw") {
@@ -98,7 +90,7 @@ for (const method of ["raw", "helm"]) {
             const ip = podIp(ns, sick);
             execIn(ns, sick, ["sh", "-c", "printf 'not-a-number\\n' > /data/visits"]);
             await eventually(`${sick} not ready`, () => !readyPods(ns, APP).some((p) => p.metadata.name === sick));
-            await eventually(`${sick} out of the Service's endpoints`, () => !readyEndpointIps(ns).includes(ip));
+            await eventually(`${sick} out of the Service's endpoints`, () => !readyEndpointIps(ns, APP).includes(ip));
             const answered = await visitThroughService(ns, APP, 20);
             assert.ok(!(sick in answered), "no visit went to the unready pod");
             assert.strictEqual(kubectlJson(["get", "pod", sick, "-n", ns]).status.containerStatuses[0].restartCount, 0,
@@ -120,7 +112,7 @@ for (const method of ["raw", "helm"]) {
             });
             assert.strictEqual(reset.status, 200, reset.body);
             await eventually(`${sick} ready again`, () => readyPods(ns, APP).some((p) => p.metadata.name === sick));
-            await eventually(`${sick} back in the endpoints`, () => readyEndpointIps(ns).includes(ip));
+            await eventually(`${sick} back in the endpoints`, () => readyEndpointIps(ns, APP).includes(ip));
             assert.strictEqual(visitsOnDisk(ns, sick), 0);
             stack.writeConfig(config);
         });

@@ -12,8 +12,8 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import {
-    cleanupNamespace, eventually, httpRequest, kubectl, kubectlJson, loadShippedConfig, pods, PROJECT_DIR, readyPods,
-    serviceServing, Stack, steadyTraffic, visitsOnDisk, visitThroughService,
+    cleanupNamespace, countsOf, eventually, httpRequest, kubectl, kubectlJson, loadShippedConfig, pods, PROJECT_DIR, readyPods,
+    readyEndpointIps, serviceServing, sleep, Stack, steadyTraffic, visitsOnDisk, visitThroughService,
 } from "./harness";
 
 const APP = "python-app";
@@ -25,7 +25,6 @@ const OUT_OF_SERVICE = "node.kubernetes.io/out-of-service";
 const CACHE = process.env.STATEFUL_APPS_CACHE ?? path.join(os.homedir(), ".cache", "stateful-apps");
 const NODE1_HOME = path.join(CACHE, "node-1");
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
 const execFileAsync = promisify(execFile);
 
@@ -42,8 +41,6 @@ function readyPodOn(ns: string, node: string): any {
     assert.ok(pod, `${APP}: no ready pod on ${node}`);
     return pod;
 }
-const countsOf = (ns: string): Record<string, number> =>
-    Object.fromEntries(pods(ns, APP).map((p) => [p.metadata.name, visitsOnDisk(ns, p.metadata.name)]));
 const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 /** Visits to one pod directly (POST /visits counts one), so that every pod has a count to keep. */
 async function visitPod(pod: any, n: number) {
@@ -55,9 +52,6 @@ async function visitPod(pod: any, n: number) {
 /** The nodes a PV may be used on (its kubernetes.io/hostname nodeAffinity). */
 const pvNodes = (pv: any): string[] => (pv.spec.nodeAffinity?.required?.nodeSelectorTerms ?? [])
     .flatMap((t: any) => t.matchExpressions ?? []).filter((e: any) => e.key === "kubernetes.io/hostname").flatMap((e: any) => e.values);
-const readyEndpointIps = (ns: string): string[] =>
-    kubectlJson(["get", "endpointslices", "-n", ns, "-l", `kubernetes.io/service-name=${APP}`]).items
-        .flatMap((s: any) => s.endpoints ?? []).filter((e: any) => e.conditions?.ready).flatMap((e: any) => e.addresses);
 
 /** python-app alone (less CPU), 2 pods kept apart by `hard`, on volumes of the node they were scheduled to. */
 function onePodPerNode(ns: string): Record<string, any> {
@@ -170,7 +164,7 @@ describe("two real nodes: placement, drain under the PDB, node loss", function (
             const name = evicted.metadata.name;
             await visitPod(evicted, 5);
             await visitPod(kept, 5);
-            const before = countsOf(NS);
+            const before = countsOf(NS, APP);
             assert.strictEqual(total(before), 10, `${APP}: the 10 visits are on disk (${JSON.stringify(before)})`);
             await serviceServing(NS, APP);
 
@@ -217,7 +211,7 @@ describe("two real nodes: placement, drain under the PDB, node loss", function (
 
             // (d) Nothing answered was lost, and the drain barely showed.
             const { ok, failed } = await traffic.stop();
-            const after = countsOf(NS);
+            const after = countsOf(NS, APP);
             for (const pod of Object.keys(before)) {
                 assert.ok(after[pod] >= before[pod], `${APP}: ${pod} has ${after[pod]} visits now, ${before[pod]} before the drain`);
             }
@@ -257,7 +251,7 @@ describe("two real nodes: placement, drain under the PDB, node loss", function (
             const kept = readyPodOn(NS, NODE0);
             await visitPod(onLost, 5);
             await visitPod(kept, 5);
-            Object.assign(expected, countsOf(NS));
+            Object.assign(expected, countsOf(NS, APP));
             lost = { name: onLost.metadata.name, uid: onLost.metadata.uid };
             keptName = kept.metadata.name;
 
@@ -277,7 +271,7 @@ describe("two real nodes: placement, drain under the PDB, node loss", function (
                 await sleep(2000);
             }
 
-            await eventually(`${lost.name} out of the Service's endpoints`, () => !readyEndpointIps(NS).includes(onLost.status.podIP), 60000);
+            await eventually(`${lost.name} out of the Service's endpoints`, () => !readyEndpointIps(NS, APP).includes(onLost.status.podIP), 60000);
             const answered = await visitThroughService(NS, APP, 10);
             assert.ok((answered[keptName] ?? 0) > 0, `${APP}: ${keptName} answered through the Service (${JSON.stringify(answered)})`);
             // kube-proxy may lag the endpoints by a moment: what the lost pod answered is on its disk.

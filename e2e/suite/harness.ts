@@ -190,7 +190,7 @@ export function kubectl(args: string[], opts: { allowFailure?: boolean; input?: 
     }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `check` until it returns a truthy value or the timeout passes. */
 export async function eventually<T>(what: string, check: () => T | undefined | false, timeoutMs = 120000): Promise<T> {
@@ -363,6 +363,18 @@ export function visitsOnDisk(ns: string, pod: string): number {
     assert.match(text, /^\d+$/, `${pod}: /data/visits holds "${text}"`);
     return Number(text);
 }
+
+/** Each pod of the app and the count in its visits file. */
+export const countsOf = (ns: string, app: string): Record<string, number> =>
+    Object.fromEntries(pods(ns, app).map((p) => [p.metadata.name, visitsOnDisk(ns, p.metadata.name)]));
+
+/** Pod IPs the app's client Service sends traffic to: ready endpoints of its EndpointSlices. */
+export const readyEndpointIps = (ns: string, app: string): string[] =>
+    kubectlJson(["get", "endpointslices", "-n", ns, "-l", `kubernetes.io/service-name=${app}`]).items
+        .flatMap((s: any) => s.endpoints ?? [])
+        .filter((e: any) => e.conditions?.ready)
+        .flatMap((e: any) => e.addresses)
+        .sort();
 
 /** Which pod answered a visit: the page names it. */
 export function podOfPage(app: string, body: string): string {
