@@ -22,7 +22,7 @@ export = async () => {
     const apps: Record<string, AppOutputs> = {};
     for (const app of settings.apps) {
         const before = deployed.apps[app.name];
-        const args = { app, namespace: ns, secretEnv: settings.secretEnv[app.name], deployedReplicas: before?.replicas ?? 0, deployedBefore: before !== undefined };
+        const args = { app, namespace: ns, secretEnv: settings.secretEnv[app.name], deployedReplicas: before?.replicas ?? 0, deployedBefore: before !== undefined, rolloutTimeout: settings.rolloutTimeout };
         const component = settings.deployMethod === "helm"
             ? new HelmStatefulApp(app.name, args, cleanup)
             : new StatefulApp(app.name, args, cleanup);

@@ -6,6 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { AppSettings } from "./config";
 import { PATCH_FORCE_ANNOTATION, SKIP_AWAIT_ANNOTATION } from "./identifiers";
+import { reportUnschedulablePods } from "./schedulingReport";
 import { ADMIN_TOKEN_KEY, headlessServiceName, metadata, podDnsNames, pvcName, selectorLabels, serviceUrl } from "./manifests";
 
 /** What both app components take. */
@@ -20,6 +21,23 @@ export interface AppComponentArgs {
     deployedReplicas: number;
     /** The stack's last outputs record the app: this stack deployed it (rather than, say, imported it). */
     deployedBefore: boolean;
+    /** Seconds `pulumi up` waits for the app's pods to be ready (stateful-apps:rolloutTimeout). */
+    rolloutTimeout: number;
+}
+
+/**
+ * While the app's workload is created or updated, warns on the component when a pod cannot be
+ * scheduled (schedulingReport.ts says why the await alone does not).
+ */
+export function watchScheduling(component: pulumi.Resource, args: AppComponentArgs, workload: pulumi.Resource): void {
+    reportUnschedulablePods({
+        app: args.app.name,
+        namespace: args.namespace.metadata.name,
+        podSelector: selectorLabels(args.app),
+        rolloutTimeoutSeconds: args.rolloutTimeout,
+        workload,
+        parent: component,
+    });
 }
 
 /** What the stack exports for each app. */

@@ -14,7 +14,14 @@ import { checkSecretPlacement, SECRET_ENV_KEY, secretConfigKeys, secretEnvOutput
 export { APP_KEYS } from "./appSchema";
 
 /** Stack-level defaults (per-app defaults are in the chart's values.yaml). */
-export const STACK_DEFAULTS = { namespace: "stateful-apps", deployMethod: "raw" } as const;
+export const STACK_DEFAULTS = { namespace: "stateful-apps", deployMethod: "raw", rolloutTimeout: 600 } as const;
+
+/**
+ * rolloutTimeout's range, in seconds: how long `pulumi up` waits for an app's pods to be ready
+ * (the StatefulSet's customTimeouts in raw mode, the release's `timeout` in Helm mode). The
+ * default, 10 min, is the provider's and helm's own.
+ */
+export const ROLLOUT_TIMEOUT_RANGE = { min: 30, max: 86_400 } as const;
 
 export const POD_MANAGEMENT_POLICIES = ["OrderedReady", "Parallel"] as const;
 export type PodManagementPolicy = (typeof POD_MANAGEMENT_POLICIES)[number];
@@ -95,13 +102,15 @@ export interface StackSettings {
     namespace: string;
     /** `raw` Kubernetes resources or a Helm release of charts/stateful-app. Default: STACK_DEFAULTS. */
     deployMethod: DeployMethod;
+    /** Seconds `pulumi up` waits for each app's pods to be ready before it fails. Default: STACK_DEFAULTS. */
+    rolloutTimeout: number;
     /** Apps in config order. */
     apps: AppSettings[];
     /** Each app's secret env values (possibly empty), as a Pulumi secret; keyed by app name. */
     secretEnv: Record<string, pulumi.Output<Record<string, string>>>;
 }
 
-const TOP_LEVEL_KEYS = ["namespace", "deployMethod", "apps", SECRET_ENV_KEY] as const;
+const TOP_LEVEL_KEYS = ["namespace", "deployMethod", "rolloutTimeout", "apps", SECRET_ENV_KEY] as const;
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -227,6 +236,13 @@ export function parseStackConfig(config: Record<string, Json>, secretKeys: reado
     if (!unreadable.has("deployMethod")) {
         p.choice("deployMethod", deployMethod, DEPLOY_METHODS);
     }
+    // `pulumi config set rolloutTimeout 900` stores the string "900".
+    const timeoutValue = config.rolloutTimeout ?? STACK_DEFAULTS.rolloutTimeout;
+    const rolloutTimeout = typeof timeoutValue === "string" && /^[0-9]+$/.test(timeoutValue) ? Number(timeoutValue) : timeoutValue;
+    const { min, max } = ROLLOUT_TIMEOUT_RANGE;
+    if (!unreadable.has("rolloutTimeout") && (!Number.isInteger(rolloutTimeout) || (rolloutTimeout as number) < min || (rolloutTimeout as number) > max)) {
+        p.add("rolloutTimeout", timeoutValue, `a whole number of seconds from ${min} to ${max}`);
+    }
 
     const apps: AppSettings[] = [];
     if (unreadable.has("apps")) {
@@ -261,6 +277,7 @@ export function parseStackConfig(config: Record<string, Json>, secretKeys: reado
     return {
         namespace: namespace as string,
         deployMethod: deployMethod as DeployMethod,
+        rolloutTimeout: rolloutTimeout as number,
         apps,
         secretEnv: Object.fromEntries(apps.map((app) => [app.name, secretEnvOutput(secretEnv[app.name])])),
     };

@@ -5,7 +5,7 @@ import { AppSettings, chartDefaults } from "./config";
 import { APP_COMPONENT_TYPES, SECRET_CHECKSUM_VALUE } from "./identifiers";
 import { CHART_RELATIVE_PATH } from "./paths";
 import { RELEASE_REPLACING_VALUES } from "./replacement";
-import { appSecret, AppComponentArgs, appOutputs, AppOutputs, componentOutputs, volumeResizePatches } from "./appResources";
+import { appSecret, AppComponentArgs, appOutputs, AppOutputs, componentOutputs, volumeResizePatches, watchScheduling } from "./appResources";
 
 /** Chart path as the Release records it: relative, so state does not depend on the checkout path. */
 export const CHART_PATH = `./${CHART_RELATIVE_PATH}`;
@@ -50,7 +50,8 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
                 namespace: ns,
                 values: helmValues(app, checksum),
                 createNamespace: false,
-                timeout: 600,
+                // helm --wait's limit for the pods to be ready.
+                timeout: args.rolloutTimeout,
                 maxHistory: 10,
             },
             {
@@ -70,6 +71,7 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
                 aliases: [{ parent: pulumi.rootStackResource }],
             },
         );
+        watchScheduling(this, args, this.release);
         const newPatches = resize.afterWorkload(this.release);
 
         this.outputs = appOutputs(app, ns, token, [this.release, ...resize.existing, ...newPatches]);

@@ -10,8 +10,8 @@
 // stack whose components carry the hook fails in the engine before deleting anything ("You must
 // run with the `--run-program` flag to use delete hooks during destroy."), so pods never leak
 // silently.
-import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
+import { coreV1Api } from "./kubeClient";
 import { hookRegistration, HOOKS_UNSUPPORTED, monitorLacksHookRpc } from "./sdkInternals";
 
 /** The hook's name: the engine records it in the state and calls it by name on a later run. */
@@ -170,40 +170,9 @@ export async function deleteAppPods(
     }
 }
 
-/**
- * The Kubernetes API as the provider sees it: the stack's `kubernetes:kubeconfig` (a path or the
- * kubeconfig itself) and `kubernetes:context` if set, else $KUBECONFIG / ~/.kube/config / in-cluster.
- * @kubernetes/client-node (not kubectl) so the program needs no binary on PATH and handles every
- * kubeconfig auth method (certificates, tokens, exec plugins). Loaded only when the hook runs.
- */
+/** The hook's calls, through the Kubernetes API as the provider sees it (kubeClient.ts). */
 export function kubernetesPodApi(config: Record<string, string> = pulumi.runtime.allConfig()): PodApi {
-    // 1.4.0 is the newest release that runs on Node 20 (2.x needs Node 22); an ES module, which
-    // Node >= 20.19 loads through require().
-    const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
-    const kc = new k8s.KubeConfig();
-    const kubeconfig = config["kubernetes:kubeconfig"];
-    if (kubeconfig) {
-        const isContent = kubeconfig.includes("\n") || kubeconfig.trim().startsWith("{");
-        isContent ? kc.loadFromString(kubeconfig) : kc.loadFromFile(kubeconfig.replace(/^~(?=\/)/, os.homedir()));
-    } else {
-        kc.loadFromDefault();
-    }
-    if (config["kubernetes:context"]) {
-        kc.setCurrentContext(config["kubernetes:context"]);
-    }
-    // kubernetes:cluster, like the provider's `cluster` option: the current context's user, at
-    // that kubeconfig cluster.
-    const cluster = config["kubernetes:cluster"];
-    if (cluster) {
-        if (!kc.getCluster(cluster)) {
-            throw new Error(`kubernetes:cluster ${JSON.stringify(cluster)} is not a cluster of the kubeconfig (it has: ${kc.getClusters().map((c) => c.name).join(", ")})`);
-        }
-        const current = kc.getContextObject(kc.getCurrentContext());
-        const name = `${current?.name ?? "default"}@${cluster}`;
-        kc.addContext({ name, cluster, user: current?.user ?? "", namespace: current?.namespace });
-        kc.setCurrentContext(name);
-    }
-    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const core = coreV1Api(config);
     return {
         async deletePods(namespace, labelSelector) {
             try {

@@ -6,7 +6,7 @@ import { AppSettings } from "./config";
 import { APP_COMPONENT_TYPES } from "./identifiers";
 import * as manifests from "./manifests";
 import { replacingSettings, STATEFULSET_REPLACING_FIELDS } from "./replacement";
-import { appSecret, AppComponentArgs, appOutputs, AppOutputs, componentOutputs, volumeResizePatches } from "./appResources";
+import { appSecret, AppComponentArgs, appOutputs, AppOutputs, componentOutputs, volumeResizePatches, watchScheduling } from "./appResources";
 
 export type StatefulAppArgs = AppComponentArgs;
 
@@ -52,7 +52,10 @@ export class StatefulApp extends pulumi.ComponentResource {
             // finds the old PVCs), hence delete first; the orphan annotation keeps the pods.
             replaceOnChanges: STATEFULSET_REPLACING_FIELDS,
             deleteBeforeReplace: true,
+            // How long the provider's await waits for the pods to be ready (create and update).
+            customTimeouts: { create: `${args.rolloutTimeout}s`, update: `${args.rolloutTimeout}s` },
         });
+        watchScheduling(this, args, this.statefulSet);
         if (app.replicas > 1) {
             new k8s.policy.v1.PodDisruptionBudget(app.name, manifests.podDisruptionBudget(app, ns), child);
         }

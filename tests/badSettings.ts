@@ -130,7 +130,7 @@ export const BAD_SETTINGS: BadSetting[] = [
         rule: "unknown top-level keys are rejected",
         change: (c) => { c["stateful-apps:replicas"] = "3"; },
         notInChart: "stack-level key",
-        messages: ["stateful-apps:replicas: unknown key; allowed keys: namespace, deployMethod, apps"],
+        messages: ["stateful-apps:replicas: unknown key; allowed keys: namespace, deployMethod, rolloutTimeout, apps"],
     },
     {
         rule: "image is required",
@@ -147,6 +147,18 @@ export const BAD_SETTINGS: BadSetting[] = [
         change: (c) => { c["stateful-apps:deployMethod"] = "kustomize"; },
         notInChart: "stack-level key: chooses whether the chart is used at all",
         messages: ['stateful-apps:deployMethod: got "kustomize"; expected one of raw, helm'],
+    },
+    {
+        rule: "rolloutTimeout must be whole seconds from 30 to 86400",
+        change: (c) => { c["stateful-apps:rolloutTimeout"] = "10m"; },
+        notInChart: "stack-level key: how long pulumi up waits (the release's timeout in Helm mode), not a value of the chart",
+        messages: ['stateful-apps:rolloutTimeout: got "10m"; expected a whole number of seconds from 30 to 86400'],
+    },
+    {
+        rule: "rolloutTimeout below 30 s is refused (every rollout would fail)",
+        change: (c) => { c["stateful-apps:rolloutTimeout"] = 5; },
+        notInChart: "stack-level key: how long pulumi up waits (the release's timeout in Helm mode), not a value of the chart",
+        messages: ['stateful-apps:rolloutTimeout: got "5"; expected a whole number of seconds from 30 to 86400'],
     },
     {
         rule: "pvcRetentionPolicy actions must be Retain or Delete",

@@ -5,6 +5,9 @@
 // (kubelet and containerd killed) is never replaced behind its back (at most one pod per name),
 // the other pod keeps serving, and both recovery paths of the runbook work: the out-of-service
 // taint (the pod is deleted, its replacement waits for its local volume) and the node coming back.
+// More replicas than nodes under `hard` anti-affinity: the left-over pod stays Pending, and pulumi
+// up says why (the scheduler's reason, through the program's scheduling report) and ends at the
+// stack's rolloutTimeout, in both deploy methods.
 import * as assert from "assert";
 import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
@@ -308,4 +311,56 @@ describe("two real nodes: placement, drain under the PDB, node loss", function (
             assert.strictEqual(visitsOnDisk(NS, keptName), expected[keptName], `${APP}: ${keptName}'s count intact`);
         });
     });
+
+    for (const [i, method] of ["raw", "helm"].entries()) {
+        describe(`more replicas than nodes under hard anti-affinity (${method})`, function () {
+            const NS = `e2e-hard-pending-${method}`;
+            const TIMEOUT_S = 60;
+            let stack: Stack;
+            after(() => {
+                stack?.destroy();
+                stack?.remove();
+                cleanupNamespace(NS);
+            });
+
+            it(`scenario ${25 + i}: ${method}: hard anti-affinity, 3 replicas on 2 nodes: the third pod stays Pending with the scheduler's reason, pulumi up says so and fails at rolloutTimeout (${TIMEOUT_S} s); replicas 2 then deploys`, async () => {
+                const config = onePodPerNode(NS);
+                config["stateful-apps:apps"][APP].replicas = 3;
+                config["stateful-apps:rolloutTimeout"] = String(TIMEOUT_S);
+                config["stateful-apps:deployMethod"] = method;
+                stack = new Stack(`hard-pending-${method}`, config);
+                const started = Date.now();
+                const { status, output } = await stack.pulumiAsync(["up", "--yes", "--skip-preview"], { allowFailure: true, log: `hard-pending-${method}-up` });
+                const took = (Date.now() - started) / 1000;
+                console.log(`      pulumi up: exit ${status} after ${took.toFixed(1)}s (rolloutTimeout ${TIMEOUT_S} s)`);
+                assert.notStrictEqual(status, 0, "pulumi up must fail: a pod can never be scheduled");
+                // The namespace, Secret, Services and two ready pods come first; then the await's limit.
+                assert.ok(took < TIMEOUT_S + 90, `pulumi up ended ${took.toFixed(1)}s after it started, not at its ${TIMEOUT_S} s timeout`);
+
+                // dev's podManagementPolicy is Parallel: the 3 pods race, any one of them is left over.
+                const all = pods(NS, APP);
+                const pending = all.filter((p: any) => !p.spec.nodeName);
+                assert.strictEqual(pending.length, 1, `one of the 3 pods is unplaced (${all.map((p: any) => `${p.metadata.name} on ${p.spec.nodeName}`).join(", ")})`);
+                const left = pending[0].metadata.name;
+                assert.strictEqual(scheduled(pending[0])?.reason, "Unschedulable", `${left} is Pending, Unschedulable`);
+                const reason = scheduled(pending[0]).message as string;
+                assert.match(reason, /didn't match pod anti-affinity rules/, `the scheduler's reason: ${reason}`);
+                // The program's warning quotes the scheduler, so the reason is in pulumi up's own output.
+                assert.ok(output.includes(`${APP}: pod ${left} cannot be scheduled: ${reason.trim()}`),
+                    `pulumi up's output gives ${left}'s scheduler reason:\n${output.slice(-3000)}`);
+                // The await's own error says no more than this (hence the warning).
+                assert.match(output, method === "raw" ? /failed to fully initialize or become live: timed out waiting for the condition/ : /has a failed status.*context deadline exceeded/,
+                    "and the await's own timeout error");
+                await eventually(`the 2 others ready, one per node`, () => readyPods(NS, APP).map((p) => p.spec.nodeName).sort().join() === `${NODE0},${NODE1}`);
+
+                // What the warning advises: fit the replicas to the nodes; the next up completes.
+                config["stateful-apps:apps"][APP].replicas = 2;
+                stack.writeConfig(config);
+                stack.up(`hard-pending-${method}-fixed`);
+                await eventually(`${APP}-2 gone, ${APP}-0 and -1 ready on the 2 nodes`,
+                    () => !podNamed(NS, `${APP}-2`) && readyPods(NS, APP).map((p) => `${p.metadata.name} ${p.spec.nodeName}`).length === 2);
+                assert.deepStrictEqual(readyPods(NS, APP).map((p) => p.spec.nodeName).sort(), [NODE0, NODE1]);
+            });
+        });
+    }
 });
