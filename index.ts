@@ -5,6 +5,7 @@ import { StatefulApp } from "./components/statefulApp";
 import { HelmStatefulApp } from "./components/helmApp";
 import { AppOutputs } from "./components/appResources";
 import { podCleanupOptions, registerPodCleanupHook } from "./components/podCleanup";
+import { lostClaims } from "./components/lostClaims";
 import { checkAgainstDeployed, deployedState, keepDeployedSpelling } from "./components/deployedState";
 
 // Async because the stack's last outputs are read, and the pod-cleanup hook registered (and its
@@ -22,7 +23,11 @@ export = async () => {
     const apps: Record<string, AppOutputs> = {};
     for (const app of settings.apps) {
         const before = deployed.apps[app.name];
-        const args = { app, namespace: ns, secretEnv: settings.secretEnv[app.name], deployedReplicas: before?.replicas ?? 0, deployedBefore: before !== undefined, rolloutTimeout: settings.rolloutTimeout };
+        const deployedReplicas = before?.replicas ?? 0;
+        const args = {
+            app, namespace: ns, secretEnv: settings.secretEnv[app.name], deployedReplicas, deployedBefore: before !== undefined,
+            rolloutTimeout: settings.rolloutTimeout, lostClaims: await lostClaims(app, deployed.namespace, deployedReplicas),
+        };
         const component = settings.deployMethod === "helm"
             ? new HelmStatefulApp(app.name, args, cleanup)
             : new StatefulApp(app.name, args, cleanup);

@@ -23,6 +23,8 @@ export interface AppComponentArgs {
     deployedBefore: boolean;
     /** Seconds `pulumi up` waits for the app's pods to be ready (stateful-apps:rolloutTimeout). */
     rolloutTimeout: number;
+    /** Deployed ordinals whose PVC is gone from the cluster (lostClaims.ts). */
+    lostClaims: number[];
 }
 
 /**
@@ -110,7 +112,7 @@ export function appSecret(
  */
 const PVC_PATCH_ANNOTATIONS = { [PATCH_FORCE_ANNOTATION]: "true", [SKIP_AWAIT_ANNOTATION]: "true" };
 
-export function volumeResizePatches(app: AppSettings, namespace: pulumi.Input<string>, deployedReplicas: number, parent: pulumi.Resource) {
+export function volumeResizePatches(app: AppSettings, namespace: pulumi.Input<string>, deployedReplicas: number, parent: pulumi.Resource, lost: number[] = []) {
     const patch = (ordinal: number, dependsOn: pulumi.Resource[]) =>
         new k8s.core.v1.PersistentVolumeClaimPatch(
             pvcName(app, ordinal),
@@ -120,11 +122,12 @@ export function volumeResizePatches(app: AppSettings, namespace: pulumi.Input<st
             },
             { parent, dependsOn, retainOnDelete: true },
         );
-    const existing = Math.min(deployedReplicas, app.replicas);
+    // A deployed ordinal whose claim is gone (lostClaims.ts) is patched like a new one.
+    const ordinals = Array.from({ length: app.replicas }, (_, i) => i);
+    const exists = (i: number) => i < deployedReplicas && !lost.includes(i);
     return {
-        existing: Array.from({ length: existing }, (_, ordinal) => patch(ordinal, [])),
-        afterWorkload: (workload: pulumi.Resource) =>
-            Array.from({ length: app.replicas - existing }, (_, i) => patch(existing + i, [workload])),
+        existing: ordinals.filter(exists).map((i) => patch(i, [])),
+        afterWorkload: (workload: pulumi.Resource) => ordinals.filter((i) => !exists(i)).map((i) => patch(i, [workload])),
     };
 }
 

@@ -41,7 +41,7 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
         const ns = namespace.metadata.name;
 
         const { token, secret, checksum } = appSecret(app, ns, args.secretEnv, this);
-        const resize = volumeResizePatches(app, ns, args.deployedReplicas, this);
+        const resize = volumeResizePatches(app, ns, args.deployedReplicas, this, args.lostClaims);
         this.release = new k8s.helm.v3.Release(
             app.name,
             {

@@ -39,7 +39,8 @@ export const HOOKS_UNSUPPORTED = /UNIMPLEMENTED|does not support resource hooks/
  * Whether the monitor the program talks to has no RegisterResourceHook RPC at all, asked before a
  * hook is created: Pulumi's unit-test mock monitor (setMocks, 3.248.0) has none, and a hook
  * created there leaves the SDK's keep-alive of that RPC pending for good (the program then ends
- * with "promises were still active").
+ * with "promises were still active"). Also how the program knows it runs under those mocks, with
+ * no cluster to ask (lostClaims.ts).
  */
 export function monitorLacksHookRpc(): boolean {
     const monitor = pulumi.runtime.getMonitor() as unknown as { registerResourceHook?: unknown } | undefined;

@@ -40,7 +40,7 @@ export class StatefulApp extends pulumi.ComponentResource {
             { byteLength: 4, keepers: replacingSettings(app) },
             { parent: this },
         );
-        const resize = volumeResizePatches(app, ns, args.deployedReplicas, this);
+        const resize = volumeResizePatches(app, ns, args.deployedReplicas, this, args.lostClaims);
         const stsArgs = manifests.statefulSet(app, ns, { [manifests.REPLACEMENT_ID_ANNOTATION]: replacementId.hex }, checksum);
         this.statefulSet = new k8s.apps.v1.StatefulSet(app.name, stsArgs, {
             parent: this,

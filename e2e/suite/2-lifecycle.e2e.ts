@@ -1,7 +1,7 @@
 // Scenarios 3, 3b, 5, 6, 7, 8, 9 and 15 on one running dev stack (raw mode): pod deletion, Pod
 // Security enforcement, bad config, storage resize, scale to 0 and back, OnDelete updates.
 import * as assert from "assert";
-import { clone, deletePodAndAwaitReplacement, eventually, kubectl, kubectlJson, loadShippedConfig, LOCAL_IMAGES, pods, previewSteps, pvcs, readyPods, Stack, cleanupNamespace } from "./harness";
+import { clone, deletePodAndAwaitReplacement, eventually, httpRequest, kubectl, kubectlJson, loadShippedConfig, LOCAL_IMAGES, pods, previewSteps, pvcs, readyPods, Stack, cleanupNamespace, visitsOnDisk } from "./harness";
 
 const NS = "e2e-lifecycle";
 const APP = "python-app";
@@ -208,5 +208,40 @@ describe("running dev stack (raw)", function () {
         const again = stack.drift("lifecycle-drift-after-up");
         assert.strictEqual(again.status, 0, again.output);
         assert.match(again.output, /✓ lifecycle: no drift/);
+    });
+    it("scenario 29: a PVC deleted behind Pulumi's back (its pod scaled away by hand first): npm run drift names it and says its data cannot be restored; pulumi up --refresh brings the replica back on a new, empty claim, the other pod's count intact; the next check passes", async () => {
+        await eventually("2 ready pods", () => readyPods(NS, APP).length === 2);
+        for (const pod of readyPods(NS, APP)) {
+            for (let i = 0; i < 3; i++) {
+                const res = await httpRequest(`http://${pod.status.podIP}:${pod.spec.containers[0].ports[0].containerPort}/visits`, { method: "POST" });
+                assert.strictEqual(res.status, 200, `${pod.metadata.name}: ${res.body.slice(0, 200)}`);
+            }
+        }
+        const lost = `${APP}-1`;
+        const claim = `data-${lost}`;
+        const oldUid = pvcs(NS, APP).find((p) => p.metadata.name === claim)?.metadata.uid;
+        const kept = visitsOnDisk(NS, `${APP}-0`);
+        assert.ok(oldUid && kept >= 3 && visitsOnDisk(NS, lost) >= 3, "both pods have visits on their claims");
+        // A claim in use is only marked for deletion (pvc-protection): the pod goes first, as a user would do it.
+        kubectl(["scale", "statefulset", APP, "-n", NS, "--replicas=1"]);
+        await eventually(`${lost} gone`, () => !pods(NS, APP).some((p) => p.metadata.name === lost));
+        kubectl(["delete", "pvc", claim, "-n", NS, "--wait=true", "--timeout=60s"]);
+
+        const drift = stack.drift("lifecycle-drift-pvc");
+        assert.strictEqual(drift.status, 1, drift.output);
+        assert.ok(drift.output.includes(`PVC ${claim} is gone from the cluster, and its data with it; \`pulumi up\` cannot restore the data`), drift.output);
+        assert.match(drift.output, /python-app: StatefulSet python-app: spec\.replicas is 1 in the cluster, 2 in the stack/);
+
+        // Its resize patch now waits for the StatefulSet (components/lostClaims.ts): before, it ran
+        // first, tried to create the claim, and the API server refused the whole update.
+        const up = stack.pulumi(["up", "--yes", "--skip-preview", "--refresh"], { log: "lifecycle-drift-pvc-corrected" });
+        assert.ok(up.output.includes(`${APP}: PVC ${claim} is gone from the cluster, and its data with it; pulumi up cannot restore the data`), up.output);
+        await eventually("2 ready pods again", () => readyPods(NS, APP).length === 2);
+        const renewed = pvcs(NS, APP).find((p) => p.metadata.name === claim);
+        assert.ok(renewed && renewed.metadata.uid !== oldUid, `${claim} is a new claim (uid ${renewed?.metadata.uid}, was ${oldUid})`);
+        assert.strictEqual(visitsOnDisk(NS, lost), 0, `${lost} starts empty: its visits went with its claim`);
+        assert.strictEqual(visitsOnDisk(NS, `${APP}-0`), kept, `${APP}-0's count intact`);
+        const again = stack.drift("lifecycle-drift-pvc-after-up");
+        assert.strictEqual(again.status, 0, again.output);
     });
 });
