@@ -39,3 +39,12 @@ export function coreV1Api(config: Record<string, string> = pulumi.runtime.allCon
     }
     return kc.makeApiClient(k8s.CoreV1Api);
 }
+
+/**
+ * One line for a failed call, for a debug log: the namespace (which may be a secret config value)
+ * is replaced by `<namespace>` wherever the client quotes it, e.g. in the request's URL.
+ */
+export function describeApiError(e: unknown, namespace: string): string {
+    const text = ((e as Error)?.message ?? String(e)).split("\n")[0];
+    return namespace ? text.split(namespace).join("<namespace>") : text;
+}

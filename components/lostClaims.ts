@@ -6,7 +6,7 @@
 // still exist, in the preview as in the update (so the plan is the one applied): a lost one's
 // patch waits for the workload, which creates the claim again, empty, and the program says so.
 import * as pulumi from "@pulumi/pulumi";
-import { coreV1Api } from "./kubeClient";
+import { coreV1Api, describeApiError } from "./kubeClient";
 import { pvcName, selectorLabels } from "./manifests";
 import { labelSelector } from "./podCleanup";
 import type { AppSettings } from "./config";
@@ -47,7 +47,7 @@ export async function lostClaims(app: AppSettings, namespace: string | undefined
         }
         return lost;
     } catch (e) {
-        await pulumi.log.debug(`${app.name}: cannot list its PVCs (${(e as Error)?.message ?? e}); assuming every deployed claim exists`);
+        await pulumi.log.debug(`${app.name}: cannot list its PVCs (${describeApiError(e, namespace)}); assuming every deployed claim exists`);
         return [];
     } finally {
         clearTimeout(timer);

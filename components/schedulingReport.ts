@@ -8,7 +8,7 @@
 // The await still decides success or failure; this only says why it is waiting.
 import * as pulumi from "@pulumi/pulumi";
 import type { V1Pod } from "@kubernetes/client-node";
-import { coreV1Api } from "./kubeClient";
+import { coreV1Api, describeApiError } from "./kubeClient";
 import { labelSelector } from "./podCleanup";
 
 /** A pod the scheduler has tried and failed to place (PodScheduled False, reason Unschedulable). */
@@ -114,7 +114,7 @@ export function reportUnschedulablePods(args: SchedulingReportArgs, api: () => S
         } catch (e) {
             // Only a report: the await still decides. Say once why it is silent.
             if (failures++ === 0) {
-                pulumi.log.debug(`${args.app}: cannot list pods for the scheduling report: ${(e as Error)?.message ?? e}`, args.parent);
+                pulumi.log.debug(`${args.app}: cannot list pods for the scheduling report: ${describeApiError(e, namespace)}`, args.parent);
             }
         }
         if (!done) {

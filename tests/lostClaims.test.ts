@@ -2,6 +2,7 @@
 // and what the program tells the user. The whole path (claim deleted, drift reported, pulumi up
 // brings the replica back on a new empty claim) is e2e scenario 29.
 import * as assert from "assert";
+import { describeApiError } from "../components/kubeClient";
 import { lostClaimWarning, lostOrdinals } from "../components/lostClaims";
 
 const APP = { name: "python-app", volumeClaimName: "data", replicas: 3 };
@@ -23,5 +24,12 @@ describe("lost claims", () => {
         assert.strictEqual(lostClaimWarning(APP, 1),
             "python-app: PVC data-python-app-1 is gone from the cluster, and its data with it; pulumi up cannot restore the data: " +
             "the StatefulSet creates the claim again, empty, when pod python-app-1 starts, and its size is applied after that");
+    });
+});
+
+describe("the program's own Kubernetes calls: a failure in a debug log", () => {
+    it("never quotes the namespace (it may be a secret config value)", () => {
+        const e = new Error("forbidden: cannot list persistentvolumeclaims in namespaces/team-secret-ns (team-secret-ns)\nBody: GET /api/v1/namespaces/team-secret-ns/persistentvolumeclaims");
+        assert.strictEqual(describeApiError(e, "team-secret-ns"), "forbidden: cannot list persistentvolumeclaims in namespaces/<namespace> (<namespace>)");
     });
 });
