@@ -291,6 +291,8 @@ describe("the chart (values.schema.json and _validate.tpl) rejects what the prog
             "the images' fixed pod facts (values.yaml pod) are not stack config",
             "unknown top-level keys are rejected",
             "deployMethod must be raw or helm",
+            "rolloutTimeout must be whole seconds from 30 to 86400",
+            "rolloutTimeout below 30 s is refused (every rollout would fail)",
             "apps must be a map",
             "the namespace must not be kube-system (the program would label it PSS restricted)",
             "the namespace must not be default",
