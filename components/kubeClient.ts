@@ -4,6 +4,10 @@ import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
 import type { CoreV1Api } from "@kubernetes/client-node";
 
+/** A label selector string (`a=b,c=d`) for list and delete calls. */
+export const labelSelector = (labels: Record<string, string>) =>
+    Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
+
 /**
  * The core API as the provider sees it: the stack's `kubernetes:kubeconfig` (a path or the
  * kubeconfig itself) and `kubernetes:context` if set, else $KUBECONFIG / ~/.kube/config / in-cluster.

@@ -6,9 +6,8 @@
 // still exist, in the preview as in the update (so the plan is the one applied): a lost one's
 // patch waits for the workload, which creates the claim again, empty, and the program says so.
 import * as pulumi from "@pulumi/pulumi";
-import { coreV1Api, describeApiError } from "./kubeClient";
+import { coreV1Api, describeApiError, labelSelector } from "./kubeClient";
 import { pvcName, selectorLabels } from "./manifests";
-import { labelSelector } from "./podCleanup";
 import type { AppSettings } from "./config";
 import { monitorLacksHookRpc } from "./sdkInternals";
 

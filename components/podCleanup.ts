@@ -11,7 +11,7 @@
 // run with the `--run-program` flag to use delete hooks during destroy."), so pods never leak
 // silently.
 import * as pulumi from "@pulumi/pulumi";
-import { coreV1Api } from "./kubeClient";
+import { coreV1Api, labelSelector } from "./kubeClient";
 import { hookRegistration, HOOKS_UNSUPPORTED, monitorLacksHookRpc } from "./sdkInternals";
 
 /** The hook's name: the engine records it in the state and calls it by name on a later run. */
@@ -44,8 +44,6 @@ export interface PodApi {
     deletePvcs(namespace: string, labelSelector: string): Promise<void>;
 }
 
-export const labelSelector = (labels: Record<string, string>) =>
-    Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
 
 const podCommand = (t: PodCleanupTarget) => `kubectl delete pod -n ${t.namespace} -l ${labelSelector(t.podSelector)}`;
 const pvcCommand = (t: PodCleanupTarget) => `kubectl delete pvc -n ${t.namespace} -l ${labelSelector(t.podSelector)}`;

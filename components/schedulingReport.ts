@@ -2,14 +2,13 @@
 // in raw mode, helm's --wait in Helm mode), and neither says why a pod is never scheduled: the
 // provider's pod check keeps the scheduler's PodScheduled message at info level and logs only
 // warnings (pulumi-kubernetes v4 await/statefulset.go with cloud-ready-checks' pod checker), and
-// its timeout error says no more than "2 out of 3 replicas succeeded readiness checks". So while an
+// its timeout error says no more than "timed out waiting for the condition". So while an
 // app's workload is being created or updated, the program watches the app's pods itself and warns
 // on the app, with the scheduler's own words, as soon as one has been unschedulable for a while.
 // The await still decides success or failure; this only says why it is waiting.
 import * as pulumi from "@pulumi/pulumi";
 import type { V1Pod } from "@kubernetes/client-node";
-import { coreV1Api, describeApiError } from "./kubeClient";
-import { labelSelector } from "./podCleanup";
+import { coreV1Api, describeApiError, labelSelector } from "./kubeClient";
 
 /** A pod the scheduler has tried and failed to place (PodScheduled False, reason Unschedulable). */
 export interface UnschedulablePod {

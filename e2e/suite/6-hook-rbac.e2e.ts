@@ -5,7 +5,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { deleteAppPods, HOOK_RBAC, kubernetesPodApi, labelSelector } from "../../components/podCleanup";
+import { labelSelector } from "../../components/kubeClient";
+import { deleteAppPods, HOOK_RBAC, kubernetesPodApi } from "../../components/podCleanup";
 import { cleanupNamespace, eventually, kubectl, kubectlJson, PROJECT_DIR, serviceAccountKubeconfig } from "./harness";
 
 const NS = "e2e-hook-rbac";
