@@ -16,15 +16,20 @@ phase "tools" "$TOOLS_DIR/setup.sh"
 # npm start's cluster is this same local cluster (one bridge, one set of ranges), and the suite
 # tears its cluster down at the end: never run it over a cluster the user started (running or
 # stopped: etcd holds their stacks' objects), nor over another run of the suite. A cluster an
-# interrupted run of the suite left behind is its own: `cluster up` clears or reuses it.
+# interrupted run of the suite left behind is its own, and is torn down before this run: reusing
+# it would start the scenarios among that run's left-over objects (nodes, claims, volumes), which
+# is how a killed run once failed the next one's zone and two-node scenarios.
 if [[ "${E2E_USE_EXISTING_CLUSTER:-0}" != 1 ]]; then
   run_pid_file="$STATEFUL_APPS_CACHE/test-e2e.pid"
   other=$(cat "$run_pid_file" 2>/dev/null || true)
   if [[ -n "$other" && "$other" != "$$" ]] && tr '\0' ' ' <"/proc/$other/cmdline" 2>/dev/null | grep -q "e2e/run.sh"; then
     die "another npm run test:e2e (pid $other) is running in the local cluster; wait for it to end"
   fi
-  if starter=$("$PROJECT_DIR/cluster/cluster.sh" started-by) && [[ "$starter" != test:e2e ]]; then
-    die "the local cluster is already up (npm start?), started by $starter, and the end-to-end suite would tear it down; stop it first with npm run stop, or run the suite in it with E2E_USE_EXISTING_CLUSTER=1 KUBECONFIG=\$(cluster/cluster.sh kubeconfig) npm run test:e2e"
+  if starter=$("$PROJECT_DIR/cluster/cluster.sh" started-by); then
+    [[ "$starter" == test:e2e ]] ||
+      die "the local cluster is already up (npm start?), started by $starter, and the end-to-end suite would tear it down; stop it first with npm run stop, or run the suite in it with E2E_USE_EXISTING_CLUSTER=1 KUBECONFIG=\$(cluster/cluster.sh kubeconfig) npm run test:e2e"
+    log "the local cluster was left by an interrupted run of this suite: tearing it down before a fresh one"
+    phase "left-over cluster down" "$PROJECT_DIR/cluster/cluster.sh" down
   fi
   mkdir -p "$STATEFUL_APPS_CACHE"
   echo "$$" >"$run_pid_file"

@@ -1,7 +1,7 @@
 // Scenarios 3, 3b, 5, 6, 7, 8, 9 and 15 on one running dev stack (raw mode): pod deletion, Pod
 // Security enforcement, bad config, storage resize, scale to 0 and back, OnDelete updates.
 import * as assert from "assert";
-import { clone, deletePodAndAwaitReplacement, eventually, httpRequest, kubectl, kubectlJson, loadShippedConfig, LOCAL_IMAGES, pods, previewSteps, pvcs, readyPods, Stack, cleanupNamespace, visitsOnDisk } from "./harness";
+import { clone, deletePodAndAwaitReplacement, eventually, kubectl, kubectlJson, loadShippedConfig, LOCAL_IMAGES, pods, previewSteps, pvcs, readyPods, Stack, cleanupNamespace, visitPod, visitsOnDisk } from "./harness";
 
 const NS = "e2e-lifecycle";
 const APP = "python-app";
@@ -212,10 +212,7 @@ describe("running dev stack (raw)", function () {
     it("scenario 29: a PVC deleted behind Pulumi's back (its pod scaled away by hand first): npm run drift names it and says its data cannot be restored; pulumi up --refresh brings the replica back on a new, empty claim, the other pod's count intact; the next check passes", async () => {
         await eventually("2 ready pods", () => readyPods(NS, APP).length === 2);
         for (const pod of readyPods(NS, APP)) {
-            for (let i = 0; i < 3; i++) {
-                const res = await httpRequest(`http://${pod.status.podIP}:${pod.spec.containers[0].ports[0].containerPort}/visits`, { method: "POST" });
-                assert.strictEqual(res.status, 200, `${pod.metadata.name}: ${res.body.slice(0, 200)}`);
-            }
+            await visitPod(pod, 3);
         }
         const lost = `${APP}-1`;
         const claim = `data-${lost}`;

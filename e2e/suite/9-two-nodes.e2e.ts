@@ -15,8 +15,8 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import {
-    cleanupNamespace, countsOf, eventually, httpRequest, kubectl, kubectlJson, loadShippedConfig, pods, PROJECT_DIR, readyPods,
-    readyEndpointIps, serviceServing, sleep, Stack, steadyTraffic, visitsOnDisk, visitThroughService,
+    cleanupNamespace, countsOf, eventually, kubectl, kubectlJson, loadShippedConfig, podNamed, pods, PROJECT_DIR, pvNodes, readyPods,
+    readyEndpointIps, scheduled, serviceServing, sleep, Stack, steadyTraffic, visitPod, visitsOnDisk, visitThroughService,
 } from "./harness";
 
 const APP = "python-app";
@@ -33,28 +33,12 @@ const execFileAsync = promisify(execFile);
 
 const nodeReady = (node: string) =>
     kubectlJson(["get", "node", node]).status.conditions.some((c: any) => c.type === "Ready" && c.status === "True");
-/** The pod of that name now, whichever incarnation (undefined if there is none). */
-function podNamed(ns: string, name: string): any {
-    const out = kubectl(["get", "pod", name, "-n", ns, "-o", "json", "--ignore-not-found"]);
-    return out.trim() ? JSON.parse(out) : undefined;
-}
-const scheduled = (pod: any) => pod.status?.conditions?.find((c: any) => c.type === "PodScheduled");
 function readyPodOn(ns: string, node: string): any {
     const pod = readyPods(ns, APP).find((p) => p.spec.nodeName === node);
     assert.ok(pod, `${APP}: no ready pod on ${node}`);
     return pod;
 }
 const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
-/** Visits to one pod directly (POST /visits counts one), so that every pod has a count to keep. */
-async function visitPod(pod: any, n: number) {
-    for (let i = 0; i < n; i++) {
-        const res = await httpRequest(`http://${pod.status.podIP}:${pod.spec.containers[0].ports[0].containerPort}/visits`, { method: "POST" });
-        assert.strictEqual(res.status, 200, `${pod.metadata.name}: ${res.body.slice(0, 200)}`);
-    }
-}
-/** The nodes a PV may be used on (its kubernetes.io/hostname nodeAffinity). */
-const pvNodes = (pv: any): string[] => (pv.spec.nodeAffinity?.required?.nodeSelectorTerms ?? [])
-    .flatMap((t: any) => t.matchExpressions ?? []).filter((e: any) => e.key === "kubernetes.io/hostname").flatMap((e: any) => e.values);
 
 /** python-app alone (less CPU), 2 pods kept apart by `hard`, on volumes of the node they were scheduled to. */
 function onePodPerNode(ns: string): Record<string, any> {

@@ -6,7 +6,7 @@
 // What this does not test: pods running in a zone (kwok runs no container), zone failure.
 import * as assert from "assert";
 import { SIMULATED_ZONES, simulatedZones, ZONE_LABEL, ZONE_STORAGE_CLASS, ZONE_TOLERATION, zoneNodeName } from "../../cluster/zones";
-import { cleanupNamespace, eventually, kubectl, kubectlJson, loadShippedConfig, readyPods, Stack } from "./harness";
+import { cleanupNamespace, eventually, kubectl, kubectlJson, loadShippedConfig, podNamed, pvNodes, readyPods, scheduled, Stack } from "./harness";
 
 const APP = "python-app";
 const MAX_REPLICAS = 5;
@@ -21,9 +21,8 @@ function zonesOfPods(ns: string): Record<string, number> {
         const zone = zoneOf[pod.spec.nodeName];
         assert.ok(zone, `${pod.metadata.name} is on ${pod.spec.nodeName}, a node without a zone`);
         const claim = kubectlJson(["get", "pvc", `data-${pod.metadata.name}`, "-n", ns]);
-        const pv = kubectlJson(["get", "pv", claim.spec.volumeName]);
-        assert.deepStrictEqual(pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values, [pod.spec.nodeName],
-            `${pod.metadata.name}'s volume ${pv.metadata.name} is on its node`);
+        assert.deepStrictEqual(pvNodes(kubectlJson(["get", "pv", claim.spec.volumeName])), [pod.spec.nodeName],
+            `${pod.metadata.name}'s volume ${claim.spec.volumeName} is on its node`);
         perZone[zone] = (perZone[zone] ?? 0) + 1;
     }
     return perZone;
@@ -75,8 +74,7 @@ describe("zones (simulated nodes, scheduling only)", function () {
                     const up = stack.pulumiAsync(["up", "--yes", "--skip-preview"], { log: `zones-${method}-3` });
                     const third = `${APP}-2`;
                     const pending = await eventually(`${third} unschedulable`, () => {
-                        const pod = kubectlJson(["get", "pods", "-n", ns]).items.find((p: any) => p.metadata.name === third);
-                        const cond = pod?.status?.conditions?.find((c: any) => c.type === "PodScheduled");
+                        const cond = scheduled(podNamed(ns, third));
                         return cond?.status === "False" && cond;
                     }, 60000);
                     assert.match(pending.message, /didn't match pod topology spread constraints/, `why ${third} waits: ${pending.message}`);

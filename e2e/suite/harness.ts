@@ -459,3 +459,21 @@ export function steadyTraffic(ns: string, app: string, intervalMs = 50) {
 export function resolveInPod(ns: string, pod: string, name: string): string {
     return execIn(ns, pod, ["python", "-c", "import socket, sys; print(socket.gethostbyname(sys.argv[1]))", name]).trim();
 }
+
+/** The pod of that name now, whichever incarnation (undefined if there is none). */
+export function podNamed(ns: string, name: string): any {
+    const out = kubectl(["get", "pod", name, "-n", ns, "-o", "json", "--ignore-not-found"]);
+    return out.trim() ? JSON.parse(out) : undefined;
+}
+/** A pod's PodScheduled condition: status False with the scheduler's reason while it waits. */
+export const scheduled = (pod: any) => pod?.status?.conditions?.find((c: any) => c.type === "PodScheduled");
+/** Visits to one pod directly (POST /visits counts one), each answered 200, so that every pod has a count to keep. */
+export async function visitPod(pod: any, n: number) {
+    for (let i = 0; i < n; i++) {
+        const res = await httpRequest(`http://${pod.status.podIP}:${pod.spec.containers[0].ports[0].containerPort}/visits`, { method: "POST" });
+        assert.strictEqual(res.status, 200, `${pod.metadata.name}: ${res.body.slice(0, 200)}`);
+    }
+}
+/** The nodes a PV may be used on (its kubernetes.io/hostname nodeAffinity). */
+export const pvNodes = (pv: any): string[] => (pv.spec.nodeAffinity?.required?.nodeSelectorTerms ?? [])
+    .flatMap((t: any) => t.matchExpressions ?? []).filter((e: any) => e.key === "kubernetes.io/hostname").flatMap((e: any) => e.values);
