@@ -27,6 +27,9 @@
 #   CLUSTER_NODES               real nodes, 1 (default: npm start) or 2 (e2e/run.sh): the same
 #                               cluster/node.sh run per index; each pre-created PV belongs to one
 #                               node (nodeAffinity), the pool split evenly between them
+#   CLUSTER_NETWORK_POLICY=1    run the NetworkPolicy engine (cluster/network-policy.sh: kube-router's
+#                               firewall, for the first node's pods); e2e/run.sh sets it, npm start
+#                               does not (its first start would build kube-router too)
 #   E2E_NODE_COUNT              simulated kwok nodes besides the real node (default 0; 2 without it)
 #   E2E_PV_COUNT                pre-created PVs (default 80); E2E_PV_CAPACITY each (default 10Gi)
 #   E2E_VOLUME_BINDING_MODE     StorageClass volumeBindingMode: Immediate (default) or WaitForFirstConsumer
@@ -94,7 +97,9 @@ ensure_tools() {
   if [[ ${#missing[@]} -gt 0 ]]; then
     log "missing in $TOOLS_BIN: ${missing[*]}; building them (slow the first time)"
   fi
-  "$PROJECT_DIR/tools/setup-cluster-tools.sh" debian etcd kubernetes kwok node
+  local extra=()
+  [[ "${CLUSTER_NETWORK_POLICY:-0}" != 1 ]] || extra+=(kube-router)
+  "$PROJECT_DIR/tools/setup-cluster-tools.sh" debian etcd kubernetes kwok node "${extra[@]}"
 }
 
 cluster_exists() { [[ -f "$CLUSTER_DIR/kwok.yaml" ]]; }

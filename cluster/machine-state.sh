@@ -4,7 +4,7 @@
 # tests and e2e/run.sh; test infrastructure, not used by the cluster itself). Needs STATEFUL_APPS_CACHE.
 #   links (bridges, veths), network namespaces, routes, KUBE-*/CNI-* chains (iptables and
 #   ip6tables), the sysctls the nodes change, cgroups the kubelets made, cluster processes (by
-#   process name), mounts under the cache, loop devices.
+#   process name), mounts under the cache, loop devices, ipsets (the policy engine's).
 machine_state() {
   local cmd t
   ip -o link show | awk -F': ' '{print "link", $2}' | sort
@@ -23,7 +23,8 @@ machine_state() {
   # not one; the kernel keeps 15 characters of a name: kube-controller-manager,
   # containerd-shim-runc-v2), live ones only: a zombie has exited and holds nothing but its pid
   # until this machine's pid 1 (not ours) reaps it, which can take a while after `down` stopped it.
-  ps -e -o pid=,stat=,comm= | awk '$2 !~ /^Z/ && $3 ~ /^(kubelet|containerd|containerd-shim|kube-apiserver|kube-controller|kube-scheduler|kwok|etcd|kube-proxy|coredns|sized-volumes)$/ { print "process", $1, $3 }' || true
+  ps -e -o pid=,stat=,comm= | awk '$2 !~ /^Z/ && $3 ~ /^(kubelet|containerd|containerd-shim|kube-apiserver|kube-controller|kube-scheduler|kwok|etcd|kube-proxy|coredns|sized-volumes|kube-router)$/ { print "process", $1, $3 }' || true
+  ipset list -n 2>/dev/null | sed 's/^/ipset /' | sort || true
   awk -v d="$STATEFUL_APPS_CACHE/" 'index($2, d) == 1 { print "mount", $2 }' /proc/self/mounts
   losetup -l -n -O BACK-FILE 2>/dev/null | sed 's/^/loop /' || true
 }

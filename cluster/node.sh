@@ -54,6 +54,8 @@ SYSCTLS=(net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.ipv4.conf.al
 
 # shellcheck source=images.env
 . "$NODE_SRC/images.env"   # PAUSE_IMAGE, COREDNS_IMAGE
+# shellcheck source=network-policy.sh
+. "$NODE_SRC/network-policy.sh"   # the first node's NetworkPolicy engine (CLUSTER_NETWORK_POLICY=1)
 
 ctr_() { "$TOOLS_BIN/ctr" -a "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 
@@ -247,6 +249,9 @@ cmd_up() {
   if ((FIRST_NODE)); then
     phase "kube-proxy" kube_proxy_up
     phase "coredns" coredns_up "$kubeconfig"
+    if [[ "${CLUSTER_NETWORK_POLICY:-0}" == 1 ]]; then
+      phase "network policy engine (kube-router firewall)" network_policy_up "$kubeconfig"
+    fi
   fi
   phase "sized volumes" sized_volumes_up "$kubeconfig"
 }
@@ -325,6 +330,7 @@ restore_machine() {
 }
 
 cmd_down() {
+  stop kube-router
   stop sized-volumes
   stop kube-proxy
   stop kubelet
@@ -334,7 +340,10 @@ cmd_down() {
   unmount_under "$RUN"
   unmount_under "$CONTAINERD_ROOT"
   detach_loops_under "$RUN"
-  ((FIRST_NODE)) && iptables_clean
+  if ((FIRST_NODE)); then
+    iptables_clean
+    network_policy_clean
+  fi
   if ip link show "$NODE_BRIDGE" >/dev/null 2>&1; then
     if ((FIRST_NODE)); then
       ip route del "$SERVICE_CIDR" dev "$NODE_BRIDGE" 2>/dev/null || true

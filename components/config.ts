@@ -89,6 +89,8 @@ export interface AppSettings {
     affinity: k8s.types.input.core.v1.Affinity;
     /** As the user wrote them: a constraint without labelSelector gets the app's selector when rendered. */
     topologySpreadConstraints: k8s.types.input.core.v1.TopologySpreadConstraint[];
+    /** The app's NetworkPolicy (manifests.ts networkPolicy): none when `enabled` is false. */
+    networkPolicy: { enabled: boolean; allowFrom: k8s.types.input.networking.v1.NetworkPolicyPeer[] };
     /**
      * Names of the app's secret environment variables (`stateful-apps:secretEnv.<app>`), sorted.
      * Only the names: the values stay in StackSettings.secretEnv, a Pulumi secret.
@@ -207,6 +209,7 @@ function validateApp(p: Problems, name: string, userValue: Json, defaults: Recor
         podAntiAffinityPreset: v.podAntiAffinityPreset,
         affinity: v.affinity,
         topologySpreadConstraints: v.topologySpreadConstraints,
+        networkPolicy: v.networkPolicy,
         secretEnvNames: [],
     };
 }

@@ -299,13 +299,25 @@ export function podDisruptionBudget(app: AppSettings, namespace: pulumi.Input<st
 }
 
 /** Admits traffic to the app port only. */
+/** DNS, wherever the resolver runs (a CoreDNS pod, NodeLocal DNSCache, a host process): port 53 to any address. */
+export const DNS_EGRESS = { ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] };
+
+/**
+ * Ingress to the app port from `allowFrom` only; egress to DNS and to the app's own pods on the
+ * app port only. An empty `allowFrom` renders no ingress rule at all: a rule with an empty `from`
+ * would admit every source.
+ */
 export function networkPolicy(app: AppSettings, namespace: pulumi.Input<string>): k8s.networking.v1.NetworkPolicyArgs {
+    const appPort = [{ protocol: "TCP", port: app.port }];
+    const ownPods = [{ podSelector: { matchLabels: selectorLabels(app) } }];
+    const allowFrom = app.networkPolicy.allowFrom;
     return {
         metadata: metadata(app, namespace),
         spec: {
             podSelector: { matchLabels: selectorLabels(app) },
-            policyTypes: ["Ingress"],
-            ingress: [{ ports: [{ protocol: "TCP", port: app.port }] }],
+            policyTypes: ["Ingress", "Egress"],
+            ingress: allowFrom.length > 0 ? [{ from: allowFrom, ports: appPort }] : [],
+            egress: [DNS_EGRESS, { to: ownPods, ports: appPort }],
         },
     };
 }

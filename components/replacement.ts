@@ -18,12 +18,16 @@ export const REPLACING_SETTINGS = {
 export type ReplacingSetting = keyof typeof REPLACING_SETTINGS;
 const SETTINGS = Object.keys(REPLACING_SETTINGS) as ReplacingSetting[];
 
+/** The settings that render into another object than the StatefulSet (the app's NetworkPolicy). */
+export const OUTSIDE_STATEFULSET_SETTINGS: readonly (keyof AppSettings)[] = ["networkPolicy"];
+
 /**
  * The settings that render only into the StatefulSet's spec around its pod template (raw mode's
- * manifests.statefulSet, the chart's statefulset.yaml): changing only these restarts no pod. The
- * PR summary (ci/preview-summary) takes a change of any other Helm value as a pod template change.
+ * manifests.statefulSet, the chart's statefulset.yaml) or outside the StatefulSet: changing only
+ * these restarts no pod. The PR summary (ci/preview-summary) takes a change of any other Helm
+ * value as a pod template change.
  */
-export const POD_TEMPLATE_FREE_SETTINGS: readonly (keyof AppSettings)[] = ["replicas", "updateStrategy", "pvcRetentionPolicy", ...SETTINGS];
+export const POD_TEMPLATE_FREE_SETTINGS: readonly (keyof AppSettings)[] = ["replicas", "updateStrategy", "pvcRetentionPolicy", ...SETTINGS, ...OUTSIDE_STATEFULSET_SETTINGS];
 
 /** Raw mode: the StatefulSet fields whose change makes the engine replace it. */
 export const STATEFULSET_REPLACING_FIELDS: string[] = [...new Set(Object.values(REPLACING_SETTINGS))];

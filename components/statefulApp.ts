@@ -59,7 +59,9 @@ export class StatefulApp extends pulumi.ComponentResource {
         if (app.replicas > 1) {
             new k8s.policy.v1.PodDisruptionBudget(app.name, manifests.podDisruptionBudget(app, ns), child);
         }
-        new k8s.networking.v1.NetworkPolicy(app.name, manifests.networkPolicy(app, ns), child);
+        if (app.networkPolicy.enabled) {
+            new k8s.networking.v1.NetworkPolicy(app.name, manifests.networkPolicy(app, ns), child);
+        }
         const newPatches = resize.afterWorkload(this.statefulSet);
 
         this.outputs = appOutputs(app, ns, token, [this.statefulSet, ...resize.existing, ...newPatches]);

@@ -435,4 +435,35 @@ export const BAD_SETTINGS: BadSetting[] = [
         set: { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "zone", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: { tier: 1 } } }] },
         messages: ["stateful-apps:apps.python-app.topologySpreadConstraints[0].labelSelector.matchLabels.tier: got 1; expected a label value"],
     },
+    // NetworkPolicy (issue 16 §1): Kubernetes' NetworkPolicyPeer shape, and its rules.
+    {
+        rule: "networkPolicy.enabled must be a boolean",
+        app: "python-app", set: { networkPolicy: { enabled: "no" } },
+        messages: ['stateful-apps:apps.python-app.networkPolicy.enabled: got "no"; expected a boolean'],
+    },
+    {
+        rule: "networkPolicy.allowFrom must be a list of peers",
+        app: "js-app", set: { networkPolicy: { allowFrom: "all" } },
+        messages: ['stateful-apps:apps.js-app.networkPolicy.allowFrom: got "all"; expected a list of NetworkPolicy peers (maps with keys podSelector, namespaceSelector, ipBlock)'],
+    },
+    {
+        rule: "a NetworkPolicy peer's keys are Kubernetes' (a typo is rejected)",
+        app: "python-app", set: { networkPolicy: { allowFrom: [{ podselector: {} }] } },
+        messages: ["stateful-apps:apps.python-app.networkPolicy.allowFrom[0].podselector: unknown key; allowed keys: podSelector, namespaceSelector, ipBlock"],
+    },
+    {
+        rule: "an empty NetworkPolicy peer is rejected (it would select nothing and hide a typo)",
+        app: "python-app", set: { networkPolicy: { allowFrom: [{}] } },
+        messages: ["stateful-apps:apps.python-app.networkPolicy.allowFrom[0]: got {}; expected a NetworkPolicy peer: a map with podSelector and/or namespaceSelector, or ipBlock alone"],
+    },
+    {
+        rule: "an ipBlock peer has no selector beside it (Kubernetes' rule)",
+        app: "python-app", set: { networkPolicy: { allowFrom: [{ ipBlock: { cidr: "10.0.0.0/8" }, namespaceSelector: {} }] } },
+        messages: ["stateful-apps:apps.python-app.networkPolicy.allowFrom[0].namespaceSelector: got {}; expected no podSelector or namespaceSelector beside ipBlock"],
+    },
+    {
+        rule: "an ipBlock's cidr is a CIDR",
+        app: "python-app", set: { networkPolicy: { allowFrom: [{ ipBlock: { cidr: "10.0.0.0" } }] } },
+        messages: ['stateful-apps:apps.python-app.networkPolicy.allowFrom[0].ipBlock.cidr: got "10.0.0.0"; expected a CIDR, e.g. 10.0.0.0/8'],
+    },
 ];

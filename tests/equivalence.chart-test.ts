@@ -111,6 +111,12 @@ async function bothModes(config: Record<string, unknown>, app: string) {
 
 const PLACEMENT_VARIANT = "placement: every setting, the soft preset beside nodeAffinity and podAffinity, spread constraints with and without labelSelector";
 
+const NETWORK_POLICY_VARIANTS = {
+    peers: "networkPolicy: allowFrom a namespace-and-pod selector and an ipBlock with except",
+    none: "networkPolicy: allowFrom [] (no ingress rule at all)",
+    disabled: "networkPolicy: enabled false (no NetworkPolicy)",
+};
+
 /** Variants beyond the shipped stacks, so every template branch is compared. */
 const VARIANTS: Record<string, Record<string, unknown>> = {
     "OnDelete, 0 replicas, storage class, access modes": {
@@ -149,6 +155,17 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     // Valid DNS subdomains that YAML reads as a boolean and a number unless the chart quotes them.
     "names YAML would misread: priorityClassName true, storageClass 1": { priorityClassName: "true", storageClass: "1" },
     "placement: hard preset, a grace period of 0 (rendered, not dropped)": { podAntiAffinityPreset: "hard", terminationGracePeriodSeconds: 0 },
+    [NETWORK_POLICY_VARIANTS.peers]: {
+        networkPolicy: {
+            enabled: true,
+            allowFrom: [
+                { namespaceSelector: { matchLabels: { team: "web" } }, podSelector: { matchLabels: { role: "client" } } },
+                { ipBlock: { cidr: "10.0.0.0/8", except: ["10.1.0.0/16"] } },
+            ],
+        },
+    },
+    [NETWORK_POLICY_VARIANTS.none]: { networkPolicy: { allowFrom: [] } },
+    [NETWORK_POLICY_VARIANTS.disabled]: { networkPolicy: { enabled: false } },
     "placement: affinity.podAntiAffinity wins over the preset": {
         podAntiAffinityPreset: "hard",
         affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { role: "db" } }, topologyKey: "topology.kubernetes.io/zone" }] } },
@@ -184,6 +201,26 @@ describe("raw and helm modes render the same objects", function () {
             assert.deepStrictEqual(differences(rawObjects, chartObjects), []);
         });
     }
+
+    it("networkPolicy: the chart renders it itself: ingress from allowFrom on the app port, egress to DNS and the app's pods; no ingress rule for []; no object when disabled", async () => {
+        const policyOf = async (settings: Record<string, unknown>) => {
+            const config = clone(loadStackFile("dev"));
+            Object.assign(appsOf(config)["python-app"], settings);
+            return (await bothModes(config, "python-app")).chartObjects.find((o) => o.kind === "NetworkPolicy");
+        };
+        const selector = { matchLabels: { "app.kubernetes.io/name": "python-app", "app.kubernetes.io/instance": "python-app" } };
+        const port = [{ protocol: "TCP", port: 5000 }];
+        const shipped = await policyOf({});
+        assert.deepStrictEqual(shipped?.spec, {
+            podSelector: selector,
+            policyTypes: ["Ingress", "Egress"],
+            ingress: [{ from: [{ podSelector: {} }], ports: port }],
+            egress: [{ ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] }, { to: [{ podSelector: selector }], ports: port }],
+        });
+        // A rule with `from: []` would admit every source: [] must render no rule.
+        assert.deepStrictEqual((await policyOf(VARIANTS[NETWORK_POLICY_VARIANTS.none]))?.spec.ingress, []);
+        assert.strictEqual(await policyOf(VARIANTS[NETWORK_POLICY_VARIANTS.disabled]), undefined);
+    });
 
     it("placement: the chart renders it itself (equal to raw mode, and not equally absent)", async () => {
         const config = clone(loadStackFile("dev"));

@@ -153,6 +153,38 @@ const knobs: Knob[] = [
         },
     },
     {
+        knob: "networkPolicy left at its default → ingress to the app port from the app's namespace only; egress to DNS and the app's own pods only",
+        set: {},
+        check: (run) => {
+            const selector = { matchLabels: sts(run).spec.selector.matchLabels };
+            const port = [{ protocol: "TCP", port: 5000 }];
+            assert.deepStrictEqual(run.get(T.networkPolicy, APP).inputs.spec, {
+                podSelector: selector,
+                policyTypes: ["Ingress", "Egress"],
+                ingress: [{ from: [{ podSelector: {} }], ports: port }],
+                egress: [{ ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] }, { to: [{ podSelector: selector }], ports: port }],
+            });
+        },
+    },
+    {
+        knob: "networkPolicy.allowFrom: another namespace's pods → exactly those peers, on the app port",
+        set: { networkPolicy: { allowFrom: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "web" } }, podSelector: { matchLabels: { role: "client" } } }] } },
+        check: (run) => assert.deepStrictEqual(run.get(T.networkPolicy, APP).inputs.spec.ingress, [{
+            from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "web" } }, podSelector: { matchLabels: { role: "client" } } }],
+            ports: [{ protocol: "TCP", port: 5000 }],
+        }]),
+    },
+    {
+        knob: "networkPolicy.allowFrom: [] → no ingress rule at all (a rule with an empty `from` would admit everyone)",
+        set: { networkPolicy: { allowFrom: [] } },
+        check: (run) => assert.deepStrictEqual(run.get(T.networkPolicy, APP).inputs.spec.ingress, []),
+    },
+    {
+        knob: "networkPolicy.enabled: false → no NetworkPolicy for the app (the other app keeps its own)",
+        set: { networkPolicy: { enabled: false } },
+        check: (run) => assert.deepStrictEqual(run.ofType(T.networkPolicy).map((r) => r.inputs.metadata.name), ["js-app"]),
+    },
+    {
         knob: "image → the container image",
         set: { image: "registry.example.com/python-app:2.0.0" },
         check: (run) => assert.strictEqual(container(run).image, "registry.example.com/python-app:2.0.0"),

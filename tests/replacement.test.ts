@@ -2,7 +2,7 @@
 // in both deploy methods, and must force a replacement exactly when REPLACING_SETTINGS lists it.
 import * as assert from "assert";
 import { APP_KEYS } from "../components/config";
-import { POD_TEMPLATE_FREE_SETTINGS, RELEASE_REPLACING_VALUES, REPLACING_SETTINGS, STATEFULSET_REPLACING_FIELDS } from "../components/replacement";
+import { OUTSIDE_STATEFULSET_SETTINGS, POD_TEMPLATE_FREE_SETTINGS, RELEASE_REPLACING_VALUES, REPLACING_SETTINGS, STATEFULSET_REPLACING_FIELDS } from "../components/replacement";
 import { appsOf, clone, loadStackFile, runProgram, ProgramRun, T } from "./harness";
 
 const APP = "python-app";
@@ -29,6 +29,7 @@ const CHANGES: Record<(typeof APP_KEYS)[number], unknown> = {
     affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, preference: { matchExpressions: [{ key: "pool", operator: "In", values: ["db"] }] } }] } },
     topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" }],
     volumeClaimName: "python-pvc",
+    networkPolicy: { enabled: true, allowFrom: [{ namespaceSelector: { matchLabels: { team: "web" } } }] },
 };
 
 /**
@@ -73,7 +74,12 @@ describe("replacement policy", () => {
         it(`${setting}: ${replacing ? "replaces" : "updates in place"} in both modes`, async () => {
             const [rawBase, rawChanged] = [await run("dev"), await run("dev", [setting, value])];
             const [stsBase, stsChanged] = [rawBase.get(T.statefulSet, APP).inputs, rawChanged.get(T.statefulSet, APP).inputs];
-            assert.notDeepStrictEqual(stsChanged, stsBase, "the change reaches the StatefulSet");
+            if ((OUTSIDE_STATEFULSET_SETTINGS as readonly string[]).includes(setting)) {
+                assert.deepStrictEqual(stsChanged, stsBase, "the StatefulSet is left alone");
+                assert.notDeepStrictEqual(rawChanged.get(T.networkPolicy, APP).inputs, rawBase.get(T.networkPolicy, APP).inputs, "the change reaches the NetworkPolicy");
+            } else {
+                assert.notDeepStrictEqual(stsChanged, stsBase, "the change reaches the StatefulSet");
+            }
             const fields = differsAt(stsBase, stsChanged, STATEFULSET_REPLACING_FIELDS);
             assert.strictEqual(fields.length > 0, replacing, `raw: replacing fields changed: ${fields.join(", ") || "none"}`);
             // The replacement id (which makes such a replacement previewable) changes with it, and only then.

@@ -9,11 +9,13 @@
 #   pause                       the pod sandbox process (tools/go/pause, our own 30 lines)
 #   sized-volumes               the node's provisioner + resizer of StorageClass "sized" (tools/go/sized-volumes,
 #                               ours, on sigs.k8s.io/sig-storage-lib-external-provisioner)
-#   debian                      runc, iptables, CNI plugins, buildah, mmdebstrap, conntrack, socat, xfsprogs
+#   debian                      runc, iptables, CNI plugins, buildah, mmdebstrap, conntrack, socat, xfsprogs, ipset
 #                               from Debian's packages (apt-get), pinned in versions.env
 #   kwok, kwokctl               built from sigs.k8s.io/kwok (tools/go/kwok)
 #   helm                        built from helm.sh/helm/v3 (tools/go/helm)
 #   actionlint                  built from github.com/rhysd/actionlint (tools/go/actionlint)
+#   kube-router                 built from github.com/cloudnativelabs/kube-router/v2 (tools/go/kube-router):
+#                               the local cluster's NetworkPolicy engine (cluster/network-policy.sh)
 #   kubectl                     the one on PATH is used; built from k8s.io/kubernetes (same
 #                               wrapper) only if there is none, or with BUILD_KUBECTL=1
 #
@@ -179,6 +181,19 @@ install_actionlint() {
   write_stamp actionlint "$want"
 }
 
+install_kube_router() {
+  local ld want
+  ld="-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$KUBE_ROUTER_VERSION"
+  want=$(stamp_value kube-router kube-router "version=$KUBE_ROUTER_VERSION ldflags=$ld")
+  if is_current kube-router "$want" kube-router; then
+    log "kube-router: up to date (v$KUBE_ROUTER_VERSION)"
+    return 0
+  fi
+  wrapper_requires kube-router github.com/cloudnativelabs/kube-router/v2 "v$KUBE_ROUTER_VERSION"
+  phase "build kube-router" go_build_into "$GO_WRAPPERS/kube-router" "$ld" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+  write_stamp kube-router "$want"
+}
+
 # ---------------------------------------------------------------------------------------------
 # The real node's runtime: containerd, CoreDNS, the pause process, and Debian's packages.
 
@@ -253,7 +268,7 @@ install_debian() {
 
 main() {
   local tools=("$@") t
-  [[ ${#tools[@]} -gt 0 ]] || tools=(debian etcd kubernetes kubectl kwok helm actionlint containerd coredns pause sized-volumes)
+  [[ ${#tools[@]} -gt 0 ]] || tools=(debian etcd kubernetes kubectl kwok helm actionlint containerd coredns pause sized-volumes kube-router)
   local start=$SECONDS
   for t in "${tools[@]}"; do
     case "$t" in
@@ -263,13 +278,14 @@ main() {
       kwok | kwokctl) phase "kwok" install_kwok ;;
       helm) phase "helm" install_helm ;;
       actionlint) phase "actionlint" install_actionlint ;;
+      kube-router) phase "kube-router" install_kube_router ;;
       containerd | ctr) phase "containerd" install_containerd ;;
       coredns) phase "coredns" install_coredns ;;
       pause) phase "pause" install_pause ;;
       sized-volumes) phase "sized-volumes" install_sized_volumes ;;
       debian) phase "debian packages" install_debian ;;
       node) main containerd coredns pause sized-volumes debian ;;
-      *) die "unknown tool '$t' (known: etcd kubernetes kubectl kwok helm actionlint containerd coredns pause sized-volumes debian node)" ;;
+      *) die "unknown tool '$t' (known: etcd kubernetes kubectl kwok helm actionlint kube-router containerd coredns pause sized-volumes debian node)" ;;
     esac
   done
   log "cluster tools ready in $TOOLS_BIN ($((SECONDS - start))s total)"

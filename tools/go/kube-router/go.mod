@@ -3,8 +3,7 @@
 // v2.1.0 is the release the Go module proxy serves here; security advisories are reported
 // against it, acceptable only because this is the local test cluster's engine (README).
 // Its own go.mod carries no replace directives.
-// Not yet built by tools/setup.sh: probed by hand on 2026-12-07 (README, "Still not real":
-// built in 203 s, enforced policies on one real node); wiring it in is issue #16 part 1.
+// Built by tools/setup-cluster-tools.sh (kube-router); run by cluster/network-policy.sh.
 // The require lines repeat kube-router's own (go mod tidy would pull newer otel/grpc for the
 // tests of dependencies); go.sum holds what the build needs.
 module stateful-apps/tools/kube-router
