@@ -27,9 +27,9 @@
 #   CLUSTER_NODES               real nodes, 1 (default: npm start) or 2 (e2e/run.sh): the same
 #                               cluster/node.sh run per index; each pre-created PV belongs to one
 #                               node (nodeAffinity), the pool split evenly between them
-#   CLUSTER_NETWORK_POLICY=1    run the NetworkPolicy engine (cluster/network-policy.sh: kube-router's
-#                               firewall, for the first node's pods); e2e/run.sh sets it, npm start
-#                               does not (its first start would build kube-router too)
+#   CLUSTER_NETWORK_POLICY      1 (default, network.env) runs the NetworkPolicy engine
+#                               (cluster/network-policy.sh: kube-router's firewall, for the first
+#                               node's pods); 0 runs none
 #   E2E_NODE_COUNT              simulated kwok nodes besides the real node (default 0; 2 without it)
 #   E2E_PV_COUNT                pre-created PVs (default 80); E2E_PV_CAPACITY each (default 10Gi)
 #   E2E_VOLUME_BINDING_MODE     StorageClass volumeBindingMode: Immediate (default) or WaitForFirstConsumer
@@ -98,7 +98,7 @@ ensure_tools() {
     log "missing in $TOOLS_BIN: ${missing[*]}; building them (slow the first time)"
   fi
   local extra=()
-  [[ "${CLUSTER_NETWORK_POLICY:-0}" != 1 ]] || extra+=(kube-router)
+  [[ "$CLUSTER_NETWORK_POLICY" != 1 ]] || extra+=(kube-router)
   "$PROJECT_DIR/tools/setup-cluster-tools.sh" debian etcd kubernetes kwok node "${extra[@]}"
 }
 

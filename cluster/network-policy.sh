@@ -25,10 +25,14 @@ network_policy_up() {
   running kube-router && return 0
   command -v ipset >/dev/null 2>&1 || die "ipset is missing: tools/setup-cluster-tools.sh debian"
   [[ -x "$TOOLS_BIN/kube-router" ]] || die "$TOOLS_BIN/kube-router is missing: tools/setup-cluster-tools.sh kube-router"
+  # The log is appended to across restarts: only this start's lines count.
+  local log="$LOGS/kube-router.log" from=1
+  [[ -f "$log" ]] && from=$(($(wc -l <"$log") + 1))
   start kube-router "$TOOLS_BIN/kube-router" --kubeconfig "$kubeconfig" --hostname-override "$NODE_NAME" \
     --run-firewall=true --run-router=false --run-service-proxy=false --run-loadbalancer=false --enable-cni=false \
     --service-cluster-ip-range "$SERVICE_CIDR" --health-port 0 --metrics-port 0 --v 1
-  wait_for "kube-router's first policy sync" 60 grep -q "sync iptables took" "$LOGS/kube-router.log"
+  # shellcheck disable=SC2016
+  wait_for "kube-router's first policy sync" 60 sh -c 'tail -n "+$1" "$2" | grep -q "sync iptables took"' _ "$from" "$log"
 }
 
 # network_policy_clean: the engine's ipsets (after iptables_clean removed the rules using them).

@@ -249,7 +249,7 @@ cmd_up() {
   if ((FIRST_NODE)); then
     phase "kube-proxy" kube_proxy_up
     phase "coredns" coredns_up "$kubeconfig"
-    if [[ "${CLUSTER_NETWORK_POLICY:-0}" == 1 ]]; then
+    if [[ "$CLUSTER_NETWORK_POLICY" == 1 ]]; then
       phase "network policy engine (kube-router firewall)" network_policy_up "$kubeconfig"
     fi
   fi

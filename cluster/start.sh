@@ -7,11 +7,15 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../tools/lib.sh"
 . "$PROJECT_DIR/cluster/local-env.sh"
+# shellcheck source=network.env
+. "$PROJECT_DIR/cluster/network.env"   # CLUSTER_NETWORK_POLICY
 cd "$PROJECT_DIR"
 
 # Only what this command needs: helm and actionlint are for the tests (the program's Helm mode
 # uses the provider's built-in Helm), so a cold start does not wait for them.
-phase "tools" "$TOOLS_DIR/setup.sh" debian etcd kubernetes kubectl kwok containerd coredns pause
+policy_engine=()
+[[ "$CLUSTER_NETWORK_POLICY" != 1 ]] || policy_engine=(kube-router)
+phase "tools" "$TOOLS_DIR/setup.sh" debian etcd kubernetes kubectl kwok containerd coredns pause "${policy_engine[@]}"
 # npm ci also installs the policy pack's dependencies (package.json postinstall).
 [[ -d node_modules && -d policy/node_modules ]] || phase "npm ci" npm ci --no-audit --no-fund
 KUBECONFIG="$(phase "cluster up" "$PROJECT_DIR/cluster/cluster.sh" up)"

@@ -36,9 +36,6 @@ if [[ "${E2E_USE_EXISTING_CLUSTER:-0}" != 1 ]]; then
   export CLUSTER_STARTED_BY=test:e2e
   # The suite's cluster has two real nodes (placement, drain and node-loss scenarios).
   export CLUSTER_NODES="${CLUSTER_NODES:-2}"
-  # ...and enforces NetworkPolicy (the first node's pods: cluster/network-policy.sh), so that every
-  # scenario runs under the policies the program declares.
-  export CLUSTER_NETWORK_POLICY="${CLUSTER_NETWORK_POLICY:-1}"
   # From a machine without a cluster, teardown must leave it exactly as it was (checked below).
   # shellcheck source=../cluster/machine-state.sh
   . "$PROJECT_DIR/cluster/machine-state.sh"
