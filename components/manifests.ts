@@ -298,9 +298,8 @@ export function podDisruptionBudget(app: AppSettings, namespace: pulumi.Input<st
     };
 }
 
-/** Admits traffic to the app port only. */
 /** DNS, wherever the resolver runs (a CoreDNS pod, NodeLocal DNSCache, a host process): port 53 to any address. */
-export const DNS_EGRESS = { ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] };
+const DNS_EGRESS = { ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] };
 
 /**
  * Ingress to the app port from `allowFrom` only; egress to DNS and to the app's own pods on the

@@ -7,15 +7,14 @@
 // the opt-out, take effect within a measured time; in both deploy methods.
 import * as assert from "assert";
 import { execFileSync } from "child_process";
-import { cleanupNamespace, eventually, execIn, httpRequest, kubectl, kubectlJson, LOCAL_IMAGES, loadShippedConfig, readyPods, resolveInPod, sleep, Stack } from "./harness";
+import {
+    cleanupNamespace, eventually, execIn, httpRequest, kubectl, kubectlJson, LOCAL_IMAGES, loadShippedConfig, NODE0, readyPods, resolveInPod, secs, sleep, Stack,
+} from "./harness";
 
 const APP = "python-app";
-const NODE0 = "stateful-apps-node"; // the node whose pods the engine polices
 const CLIENT_PORT = 8000; // the client pods' own HTTP server (something to reach with egress)
 const EXTRA_PORT = 5001; // a second listener inside the app's pod: a non-app port
 const ENGINE_CHAIN = "KUBE-ROUTER-FORWARD";
-
-const secs = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
 
 /** A pod of the python image serving HTTP on CLIENT_PORT, on the policed node, Pod Security restricted. */
 function clientPod(ns: string, name: string) {
@@ -65,7 +64,7 @@ async function takesEffect(what: string, check: () => boolean | Promise<boolean>
 describe("NetworkPolicy enforced by a real engine (kube-router, the first node's pods)", function () {
     before(() => {
         const chains = execFileSync("iptables-save", ["-t", "filter"], { encoding: "utf8" });
-        assert.ok(chains.includes(`:${ENGINE_CHAIN} `), `the policy engine is not running (no ${ENGINE_CHAIN} chain): CLUSTER_NETWORK_POLICY=1 cluster/cluster.sh up starts it`);
+        assert.ok(chains.includes(`:${ENGINE_CHAIN} `), `the policy engine is not running (no ${ENGINE_CHAIN} chain): cluster/cluster.sh up starts it unless CLUSTER_NETWORK_POLICY=0`);
     });
 
     for (const [i, method] of ["raw", "helm"].entries()) {

@@ -15,20 +15,17 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import {
-    cleanupNamespace, countsOf, eventually, kubectl, kubectlJson, loadShippedConfig, podNamed, pods, PROJECT_DIR, pvNodes, readyPods,
-    readyEndpointIps, scheduled, serviceServing, sleep, Stack, steadyTraffic, visitPod, visitsOnDisk, visitThroughService,
+    cleanupNamespace, countsOf, eventually, kubectl, kubectlJson, loadShippedConfig, NODE0, NODE1, podNamed, pods, PROJECT_DIR, pvNodes, readyPods,
+    readyEndpointIps, scheduled, serviceServing, sleep, Stack, steadyTraffic, secs, visitPod, visitsOnDisk, visitThroughService,
 } from "./harness";
 
 const APP = "python-app";
 const APPS = ["python-app", "js-app"];
-const NODE0 = "stateful-apps-node"; // runs CoreDNS: never drained or killed
-const NODE1 = "stateful-apps-node-1";
 const SIZE = "300Mi"; // the sized class's smallest volume
 const OUT_OF_SERVICE = "node.kubernetes.io/out-of-service";
 const CACHE = process.env.STATEFUL_APPS_CACHE ?? path.join(os.homedir(), ".cache", "stateful-apps");
 const NODE1_HOME = path.join(CACHE, "node-1");
 
-const secs = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
 const execFileAsync = promisify(execFile);
 
 const nodeReady = (node: string) =>

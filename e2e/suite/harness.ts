@@ -460,6 +460,12 @@ export function resolveInPod(ns: string, pod: string, name: string): string {
     return execIn(ns, pod, ["python", "-c", "import socket, sys; print(socket.gethostbyname(sys.argv[1]))", name]).trim();
 }
 
+/** The local cluster's real nodes (cluster/network.env): the first runs CoreDNS and the NetworkPolicy engine. */
+export const NODE0 = "stateful-apps-node";
+export const NODE1 = "stateful-apps-node-1";
+/** Seconds since `since` (a Date.now()), for the figures the scenarios print. */
+export const secs = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
+
 /** The pod of that name now, whichever incarnation (undefined if there is none). */
 export function podNamed(ns: string, name: string): any {
     const out = kubectl(["get", "pod", name, "-n", ns, "-o", "json", "--ignore-not-found"]);
