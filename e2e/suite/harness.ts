@@ -64,6 +64,8 @@ function assertNoSecretIn(text: string, what: string) {
 /** A Pulumi stack of this project, in its own working copy, named `name`. */
 export class Stack {
     readonly dir: string;
+    /** The stack's namespace, as last written to its config. */
+    private namespace?: string;
 
     constructor(readonly name: string, config: Record<string, unknown>) {
         this.dir = path.join(WORK_DIR, name);
@@ -75,6 +77,7 @@ export class Stack {
 
     /** Replaces the stack's `stateful-apps:*` config (keeps the encryption salt). */
     writeConfig(config: Record<string, unknown>) {
+        this.namespace = config["stateful-apps:namespace"] as string | undefined;
         writeStackConfig(this.dir, this.name, config);
     }
 
@@ -115,7 +118,7 @@ export class Stack {
         const file = record(opts.log ?? `${this.name}-${args.slice(0, 2).join("-")}`, `$ pulumi ${full.join(" ")}\n(${((Date.now() - started) / 1000).toFixed(1)}s, exit ${status})\n${output}`);
         assertNoSecretIn(output, file);
         if (status !== 0 && !opts.allowFailure) {
-            throw new Error(`pulumi ${full.join(" ")} failed (exit ${status}); log: ${file}\n${output.slice(-4000)}`);
+            throw new Error(`pulumi ${full.join(" ")} failed (exit ${status}); log: ${file}\n${output.slice(-4000)}\n${clusterSnapshot(this.namespace)}`);
         }
         return { status, output };
     }
@@ -188,6 +191,25 @@ export function kubectl(args: string[], opts: { allowFailure?: boolean; input?: 
         }
         throw new Error(`kubectl ${args.join(" ")} failed: ${e.stderr ?? e.message}`);
     }
+}
+
+/**
+ * What the cluster looked like when a command failed, for the error a CI log keeps: the nodes, the
+ * namespace's pods with their conditions, and its latest events (the artifacts directory is gone
+ * with the CI machine's checkout).
+ */
+function clusterSnapshot(ns?: string): string {
+    const section = (title: string, args: string[]) =>
+        [`── ${title}`, ...kubectl(args, { allowFailure: true }).trim().split("\n").slice(-24)].join("\n");
+    const sections = [section("nodes", ["get", "nodes", "-o", "wide"])];
+    if (ns) {
+        sections.push(
+            section(`pods in ${ns}`, ["get", "pods", "-n", ns, "-o",
+                "custom-columns=NAME:.metadata.name,NODE:.spec.nodeName,PHASE:.status.phase,CONDITIONS:.status.conditions[*].type,STATUS:.status.conditions[*].status"]),
+            section(`latest events in ${ns}`, ["get", "events", "-n", ns, "--sort-by=.lastTimestamp"]),
+        );
+    }
+    return sections.join("\n");
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
