@@ -7,7 +7,7 @@ import * as assert from "assert";
 import { execFileSync } from "child_process";
 import {
     cleanupNamespace, clone, eventually, execIn, httpRequest, kubectlJson, loadShippedConfig, pvcs,
-    readyPods, Stack, visitsOnDisk,
+    readyPods, secs, Stack, visitsOnDisk,
 } from "./harness";
 
 const NS = "e2e-sized";
@@ -95,7 +95,7 @@ describe("volumes that have their size: StorageClass sized, both apps", function
         for (const app of APPS) {
             await eventually(`${app}: PVC status.capacity ${GROWN}`, () => pvcs(NS, app)[0].status.capacity?.storage === GROWN, 60000);
         }
-        console.log(`      resize: pulumi up + online growth of both volumes in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+        console.log(`      resize: pulumi up + online growth of both volumes in ${secs(started)}s`);
         for (const app of APPS) {
             assertSize(app, GROWN, 600 * MIB);
             const pod = kubectlJson(["get", "pod", pod0(app), "-n", NS]);
@@ -140,7 +140,7 @@ describe("volumes that have their size: StorageClass sized, both apps", function
             execIn(NS, pod, ["rm", "-f", "/data/fill", "/data/fill-small"]);
             const freed = Date.now();
             await eventually(`${app}: ready again once space is freed`, () => isReady(app), 60000);
-            console.log(`      ${app}: ready ${((Date.now() - freed) / 1000).toFixed(1)}s after space was freed`);
+            console.log(`      ${app}: ready ${secs(freed)}s after space was freed`);
             const next = await visit(app);
             assert.strictEqual(next.status, 200, next.body);
             assert.strictEqual(JSON.parse(next.body).visits, stored + 1, `${app}: the count continues from the last stored value`);

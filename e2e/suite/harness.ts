@@ -115,7 +115,7 @@ export class Stack {
     }
 
     private result(args: string[], full: string[], started: number, status: number, output: string, opts: { allowFailure?: boolean; log?: string }): CommandResult {
-        const file = record(opts.log ?? `${this.name}-${args.slice(0, 2).join("-")}`, `$ pulumi ${full.join(" ")}\n(${((Date.now() - started) / 1000).toFixed(1)}s, exit ${status})\n${output}`);
+        const file = record(opts.log ?? `${this.name}-${args.slice(0, 2).join("-")}`, `$ pulumi ${full.join(" ")}\n(${secs(started)}s, exit ${status})\n${output}`);
         assertNoSecretIn(output, file);
         if (status !== 0 && !opts.allowFailure) {
             throw new Error(`pulumi ${full.join(" ")} failed (exit ${status}); log: ${file}\n${output.slice(-4000)}\n${clusterSnapshot(this.namespace)}`);
